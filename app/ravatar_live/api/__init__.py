@@ -1,0 +1,1 @@
+"""RAVATAR protocol: message models, REST and WebSocket clients. No Qt."""

@@ -1,0 +1,1 @@
+"""Audio services: capture, resampling, PCM encoding, voice-activity detection, takes. No Qt widgets."""

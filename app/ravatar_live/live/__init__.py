@@ -1,0 +1,1 @@
+"""Live session orchestration."""

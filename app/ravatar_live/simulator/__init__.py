@@ -1,0 +1,1 @@
+"""A local stand-in for the RAVATAR service (aiohttp), faithful to PROTOCOL.md."""

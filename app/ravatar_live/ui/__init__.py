@@ -1,0 +1,1 @@
+"""Widgets and dialogs; they talk to services through signals and slots."""

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages that the app ("run") or the test suite ("test") needs.
+# As root it installs them; otherwise it prints the one apt line to run and carries on.
+set -euo pipefail
+what=${1:-run}
+
+# Qt (xcb/offscreen platforms, QtWebEngine) and PulseAudio client libraries for QtMultimedia.
+run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
+  libxcb-xinerama0 libxcb-randr0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1
+  libgbm1 fonts-dejavu-core espeak-ng)
+# Test extras: a PulseAudio server for the virtual microphone, speech synthesis, PortAudio headers
+# for PyAudio, Xvfb for screenshots, desktop-file-utils for the launcher check.
+test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox portaudio19-dev
+  xvfb desktop-file-utils imagemagick)
+
+packages=("${run_packages[@]}")
+[ "$what" = test ] && packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "Some system packages are missing. Install them with:"
+  echo "  sudo apt-get install -y ${missing[*]}"
+  [ "$what" = test ] && exit 1
+fi

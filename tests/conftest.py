@@ -1,0 +1,21 @@
+"""Session-wide test environment: headless Qt, isolated settings, state and keychain."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Headless Qt everywhere; QtWebEngine refuses to run as root without this (tests and CI only).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-first-run")
+os.environ.setdefault("QT_API", "pyside6")
+
+# Keep the developer's real config, state and keychain out of reach of every test.
+_ISOLATED_HOME = Path(tempfile.mkdtemp(prefix="ravatar-test-home-"))
+for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
+                 ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+    os.environ[var] = str(_ISOLATED_HOME / sub)
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
