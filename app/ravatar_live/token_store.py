@@ -1,0 +1,98 @@
+"""Where the JWT is kept between runs: the OS keychain through `keyring`, else memory only.
+
+Never in plain settings files. When no usable keychain exists (keyring's `fail` or `null`
+backend, or any keychain error), the store keeps tokens in memory, sets `persistent = False`
+and puts a sentence for the UI in `explanation`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "ravatar-live"
+
+
+def account_for(project_id: str, user_id: str) -> str:
+    """The keychain account name of one project/user pair (a JWT belongs to exactly one)."""
+    return f"{project_id}:{user_id}"
+
+
+def _unusable_reason(backend: KeyringBackend) -> str | None:
+    """Why this backend cannot keep secrets, or None when it can."""
+    module = type(backend).__module__
+    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
+        return "no system keychain is available"
+    try:
+        priority = float(backend.priority)
+    except Exception:  # a backend whose priority probe fails is not one to trust with secrets
+        return "the system keychain could not be checked"
+    if priority <= 0:
+        return "no system keychain is available"
+    return None
+
+
+class TokenStore:
+    """Save, load and delete tokens by account name (see `account_for`)."""
+
+    def __init__(self, service: str = SERVICE_NAME,
+                 backend: KeyringBackend | None = None) -> None:
+        self.service = service
+        self._memory: dict[str, str] = {}
+        self._backend: KeyringBackend | None = None
+        self.persistent = False
+        self.explanation = ""
+        try:
+            chosen = backend if backend is not None else keyring.get_keyring()
+        except Exception as exc:  # keyring's own configuration can be broken in many ways
+            self._fall_back(f"the system keychain could not be opened ({type(exc).__name__})")
+            return
+        reason = _unusable_reason(chosen)
+        if reason is not None:
+            self._fall_back(reason)
+            return
+        self._backend = chosen
+        self.persistent = True
+        self.explanation = "Sign-in tokens are kept in the system keychain."
+
+    def _fall_back(self, reason: str) -> None:
+        if self._backend is not None or not self.explanation:
+            log.warning("token store: %s; tokens are kept in memory for this run only", reason)
+        self._backend = None
+        self.persistent = False
+        self.explanation = (f"Sign-in tokens are kept in memory only, because {reason}. "
+                            "You will be signed in again on the next start.")
+
+    def load(self, account: str) -> str | None:
+        """The stored token for `account`, or None."""
+        if self._backend is not None:
+            try:
+                return self._backend.get_password(self.service, account)
+            except Exception as exc:
+                self._fall_back(f"the system keychain failed ({type(exc).__name__})")
+        return self._memory.get(account)
+
+    def save(self, account: str, token: str) -> None:
+        """Store `token` for `account` (in the keychain, or in memory after a fallback)."""
+        self._memory[account] = token
+        if self._backend is not None:
+            try:
+                self._backend.set_password(self.service, account, token)
+            except Exception as exc:
+                self._fall_back(f"the system keychain failed ({type(exc).__name__})")
+
+    def delete(self, account: str) -> None:
+        """Forget the token for `account`; deleting a missing one is fine."""
+        self._memory.pop(account, None)
+        if self._backend is not None:
+            try:
+                self._backend.delete_password(self.service, account)
+            except keyring.errors.PasswordDeleteError:
+                pass
+            except Exception as exc:
+                self._fall_back(f"the system keychain failed ({type(exc).__name__})")

@@ -1,0 +1,82 @@
+"""TokenStore: keychain when there is one, visible in-memory fallback when there is not.
+
+No OS keychain exists in CI, so `DictKeyring` below is a test double standing in for one
+(a real keyring.backend.KeyringBackend subclass that keeps secrets in a dict).
+"""
+
+from __future__ import annotations
+
+import keyring
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail, null
+
+from ravatar_live.token_store import SERVICE_NAME, TokenStore, account_for
+
+ACCOUNT = account_for("project-1", "user-1")
+
+
+class DictKeyring(KeyringBackend):
+    """Test double for an OS keychain."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+class BrokenKeyring(DictKeyring):
+    """Test double for a keychain that is present but locked or failing."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("locked")
+
+
+def test_keychain_backed_store_persists_under_the_service_name() -> None:
+    backend = DictKeyring()
+    store = TokenStore(backend=backend)
+    assert store.persistent is True
+    store.save(ACCOUNT, "jwt-1")
+    assert backend.secrets == {(SERVICE_NAME, "project-1:user-1"): "jwt-1"}
+    assert TokenStore(backend=backend).load(ACCOUNT) == "jwt-1"  # a later run reads it back
+    store.delete(ACCOUNT)
+    store.delete(ACCOUNT)  # deleting twice is fine
+    assert store.load(ACCOUNT) is None
+
+
+def test_no_keychain_falls_back_to_memory_and_says_so() -> None:
+    # tests/conftest.py sets PYTHON_KEYRING_BACKEND to keyring's `fail` backend.
+    assert isinstance(keyring.get_keyring(), fail.Keyring)
+    store = TokenStore()
+    assert store.persistent is False
+    assert "memory" in store.explanation and "keychain" in store.explanation
+    store.save(ACCOUNT, "jwt-2")
+    assert store.load(ACCOUNT) == "jwt-2"
+    store.delete(ACCOUNT)
+    assert store.load(ACCOUNT) is None
+
+
+@pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()])
+def test_unusable_backends_are_not_trusted(backend: KeyringBackend) -> None:
+    assert TokenStore(backend=backend).persistent is False
+
+
+def test_failing_keychain_switches_to_memory_without_losing_the_token() -> None:
+    store = TokenStore(backend=BrokenKeyring())
+    assert store.persistent is True
+    store.save(ACCOUNT, "jwt-3")
+    assert store.persistent is False
+    assert "KeyringLocked" in store.explanation
+    assert store.load(ACCOUNT) == "jwt-3"
