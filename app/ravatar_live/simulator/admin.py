@@ -1,0 +1,75 @@
+"""Admin routes for tests and the CLI (no auth; the simulator is a local tool):
+GET /admin/stats, POST|GET|DELETE /admin/faults, POST /admin/revoke-tokens, GET /admin/utterances.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ravatar_live.simulator.faults import FaultSpecError, make_fault
+from ravatar_live.simulator.middleware import json_body_error
+from ravatar_live.simulator.state import STATE_KEY
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    """License counters: live, issued, ended, expired."""
+    return web.json_response(request.app[STATE_KEY].licenses.stats())
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    """Inject a fault: {"route", "status"?, "count"? (default 1, null = forever), "delay_s"?,
+    "body"? ("truncated" | "non_json")}."""
+    try:
+        spec: Any = json.loads(await request.text() or "null")
+    except json.JSONDecodeError as exc:
+        raise json_body_error("body must be a JSON object describing the fault") from exc
+    if not isinstance(spec, dict):
+        raise json_body_error("body must be a JSON object describing the fault")
+    unknown = set(spec) - {"route", "status", "count", "delay_s", "body"}
+    if unknown:
+        raise json_body_error(f"unknown fault fields: {sorted(unknown)}")
+    try:
+        fault = make_fault(route=spec.get("route", ""), status=spec.get("status"),
+                           count=spec.get("count", 1), delay_s=spec.get("delay_s"),
+                           body=spec.get("body"))
+    except FaultSpecError as exc:
+        raise json_body_error(str(exc)) from exc
+    faults = request.app[STATE_KEY].faults
+    faults.add(fault)
+    return web.json_response({"status": "ok", "pending": faults.pending()})
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """The pending faults."""
+    return web.json_response({"pending": request.app[STATE_KEY].faults.pending()})
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    """Drop every pending fault."""
+    request.app[STATE_KEY].faults.clear()
+    return web.json_response({"status": "ok", "pending": []})
+
+
+async def post_revoke_tokens(request: web.Request) -> web.Response:
+    """Invalidate every JWT issued so far."""
+    request.app[STATE_KEY].tokens.revoke_all()
+    return web.json_response({"status": "ok"})
+
+
+async def get_utterances(request: web.Request) -> web.Response:
+    """What voice requests arrived (no audio, just their description)."""
+    return web.json_response(
+        {"utterances": [u.describe() for u in request.app[STATE_KEY].utterances]})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the admin routes."""
+    app.router.add_get("/admin/stats", get_stats)
+    app.router.add_post("/admin/faults", post_fault)
+    app.router.add_get("/admin/faults", get_faults)
+    app.router.add_delete("/admin/faults", delete_faults)
+    app.router.add_post("/admin/revoke-tokens", post_revoke_tokens)
+    app.router.add_get("/admin/utterances", get_utterances)

@@ -1,0 +1,315 @@
+"""The chat WebSocket /ws/chat?token= (PROTOCOL.md section 4): text, WAV blobs, Live PCM streams.
+
+Every client frame gets an answer: a reply (`type: "incoming"`) for a complete request, or a
+`type: "system"` notice saying what was wrong with it. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from ravatar_live.simulator.audio import (
+    UnusableAudioError,
+    check_pcm_chunk,
+    decode_base64,
+    describe_pcm,
+    pcm_to_wav,
+    wav_to_pcm16k,
+)
+from ravatar_live.simulator.auth import TokenClaims, TokenRejectedError
+from ravatar_live.simulator.catalog import Avatar, avatar_by_id
+from ravatar_live.simulator.replies import compose_reply, voice_answer
+from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
+
+log = logging.getLogger(__name__)
+
+# How long the stream page's avatar "speaks" per reply character (and its bounds), in seconds.
+SPEECH_S_PER_CHAR, SPEECH_MIN_S, SPEECH_MAX_S = 0.055, 1.5, 20.0
+
+
+def speaking_seconds(text: str) -> float:
+    """How long the avatar talks for a reply of this length."""
+    return round(min(SPEECH_MAX_S, max(SPEECH_MIN_S, len(text) * SPEECH_S_PER_CHAR)), 2)
+
+
+@dataclass
+class RequestContext:
+    """The fields of a client message that shape the reply."""
+
+    avatar: Avatar
+    chat_type: str
+    request_type: str
+    language: str
+    license_id: str | None
+    push_to_talk: bool = False
+
+
+@dataclass
+class PcmStream:
+    """Chunks of one Live utterance still arriving; it ends on a short chunk or a silence gap."""
+
+    ctx: RequestContext
+    chunks: list[bytes] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+
+
+class ChatConnection:
+    """One client's chat socket: parses frames, answers in order through a single writer."""
+
+    def __init__(self, state: SimulatorState, ws: web.WebSocketResponse,
+                 claims: TokenClaims) -> None:
+        self.state = state
+        self.ws = ws
+        self.user_id = claims.user_id
+        self.project_id = claims.project_id
+        # (due time on the loop clock, message): replies wait out reply_delay_s; FIFO order.
+        self._outbox: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
+        self._streams: dict[str, PcmStream] = {}
+        self._dead_noticed: set[str] = set()
+
+    # --- sending ---------------------------------------------------------------------------
+    def notify(self, text: str) -> None:
+        """Queue a system notice (sent without the reply delay, in order)."""
+        self._enqueue({"type": "system", "content": text}, delay=0.0)
+
+    def _enqueue(self, message: dict[str, Any], delay: float) -> None:
+        self._outbox.put_nowait((asyncio.get_running_loop().time() + delay, message))
+
+    async def _write_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due, message = await self._outbox.get()
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(json.dumps(message))
+            except (ConnectionError, RuntimeError):
+                return
+
+    def _reply(self, ctx: RequestContext, answer: str) -> None:
+        reply: dict[str, Any] = {
+            "type": "incoming", "answer": answer, "chat_type": ctx.chat_type,
+            "requestType": ctx.request_type, "avatar_id": ctx.avatar.avatar_id,
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        if ctx.license_id:
+            reply["LicenseId"] = ctx.license_id
+        self._enqueue(reply, delay=self.state.config.reply_delay_s)
+        if ctx.license_id and self.state.licenses.get(ctx.license_id):
+            self.state.spawn(self.state.publish(ctx.license_id, {
+                "event": "speaking", "text": answer, "duration_s": speaking_seconds(answer)}))
+
+    # --- receiving -------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the socket until the client or the simulator closes it."""
+        writer = asyncio.get_running_loop().create_task(self._write_forever())
+        try:
+            async for frame in self.ws:
+                if frame.type == WSMsgType.TEXT:
+                    self.handle_text(frame.data)
+                elif frame.type == WSMsgType.BINARY:
+                    self.notify("binary frames are not supported: send one JSON object per "
+                                "UTF-8 text frame")
+                elif frame.type == WSMsgType.ERROR:
+                    log.info("chat socket error: %s", self.ws.exception())
+        finally:
+            for lid in list(self._streams):
+                self._finish_stream(lid)  # keep what was said, even if nobody hears the answer
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    def handle_text(self, raw: str) -> None:
+        """Dispatch one client frame."""
+        try:
+            message = json.loads(raw)
+        except json.JSONDecodeError:
+            self.notify("could not parse that message: expected one JSON object per frame")
+            return
+        if not isinstance(message, dict):
+            self.notify("expected a JSON object, got " + type(message).__name__)
+            return
+        self.state.add_message(message)
+        try:
+            self._dispatch(message)
+        except Exception:  # a bug here must cost one message, not the connection
+            log.exception("could not handle a chat message")
+            self.notify("the simulator could not handle that message (internal error; see its "
+                        "log)")
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if "audio_base64_pcm" in message:
+            self._on_pcm_chunk(message)
+        elif "file_base64_data" in message:
+            self._on_voice_blob(message)
+        elif "request" in message:
+            self._on_text(message)
+        else:
+            self.notify("unrecognised message: expected `request` (text), `file_base64_data` "
+                        "(recorded voice) or `audio_base64_pcm` (Live PCM stream)")
+
+    def _context(self, message: dict[str, Any], voice: bool) -> RequestContext | None:
+        """Common fields, or None after a notice saying what is wrong."""
+        license_id = message.get("LicenseId")
+        if license_id is not None and (not isinstance(license_id, str) or not license_id):
+            self.notify("LicenseId must be a non-empty string")
+            return None
+        lic = self.state.licenses.get(license_id) if license_id else None
+        avatar = avatar_by_id(message.get("avatar_id"))
+        if avatar is None and lic is not None and message.get("avatar_id") is None:
+            avatar = avatar_by_id(lic.avatar_id)
+        if avatar is None:
+            self.notify(f"unknown avatar_id {message.get('avatar_id')!r}: use an _id from "
+                        "GET /connection")
+            return None
+        if license_id and lic is None:
+            streaming = "audio_base64_pcm" in message
+            # One notice per dead license for a PCM stream (dozens of chunks), one per message
+            # otherwise.
+            if not streaming or license_id not in self._dead_noticed:
+                self._dead_noticed.add(license_id)
+                self.notify(f"LicenseId {license_id} is not a live session (ended, expired or "
+                            "never started); start a new one with POST /startLiveSession")
+            if streaming:
+                return None  # a Live stream needs a live license; chat replies still work
+            license_id = None
+        elif license_id:
+            self.state.licenses.touch(license_id)
+        language = message.get("language")
+        return RequestContext(
+            avatar=avatar,
+            chat_type="voice" if voice else "text",
+            request_type="audio" if voice else "text",
+            language=language if isinstance(language, str) and language else "en",
+            license_id=license_id,
+            push_to_talk=message.get("isPushToTalk") is True,
+        )
+
+    def _on_text(self, message: dict[str, Any]) -> None:
+        text = message.get("request")
+        if not isinstance(text, str) or not text.strip():
+            self.notify("`request` must be a non-empty string")
+            return
+        ctx = self._context(message, voice=False)
+        if ctx is None:
+            return
+        answer = compose_reply(text, ctx.avatar.name)
+        self.state.history.record(project_id=self.project_id, user_id=self.user_id,
+                                  avatar_id=ctx.avatar.avatar_id, avatar_name=ctx.avatar.name,
+                                  chat_type="text", language=ctx.language, request=text,
+                                  answer=answer)
+        self._reply(ctx, answer)
+
+    def _on_voice_blob(self, message: dict[str, Any]) -> None:
+        ctx = self._context(message, voice=True)
+        if ctx is None:
+            return
+        try:
+            pcm = wav_to_pcm16k(decode_base64(message["file_base64_data"], "file_base64_data"))
+        except UnusableAudioError as exc:
+            self.notify(str(exc))
+            return
+        self.state.spawn(self._answer_voice(pcm, ctx, "wav"))
+
+    def _on_pcm_chunk(self, message: dict[str, Any]) -> None:
+        license_id = message.get("LicenseId")
+        if not license_id:
+            self.notify("audio_base64_pcm needs isLive: true and the LicenseId of a live session")
+            return
+        try:
+            pcm = decode_base64(message["audio_base64_pcm"], "audio_base64_pcm")
+            is_last = check_pcm_chunk(pcm)
+        except UnusableAudioError as exc:
+            self.notify(str(exc))
+            return
+        ctx = self._context(message, voice=True)
+        if ctx is None or ctx.license_id is None:
+            return
+        lid = ctx.license_id
+        stream = self._streams.get(lid)
+        if stream is None:
+            stream = self._streams[lid] = PcmStream(ctx=ctx)
+            self.state.spawn(self.state.publish(lid, {"event": "listening"}))
+        stream.chunks.append(pcm)
+        if stream.timer is not None:
+            stream.timer.cancel()
+        if is_last:
+            self._finish_stream(lid)
+        else:
+            # Assumption (PROTOCOL.md 6): an utterance ends when chunks stop arriving.
+            stream.timer = asyncio.get_running_loop().call_later(
+                self.state.config.utterance_gap_s, self._finish_stream, lid)
+
+    def _finish_stream(self, license_id: str) -> None:
+        stream = self._streams.pop(license_id, None)
+        if stream is None:
+            return
+        if stream.timer is not None:
+            stream.timer.cancel()
+        self.state.spawn(self.state.publish(license_id, {"event": "thinking"}))
+        self.state.spawn(self._answer_voice(b"".join(stream.chunks), stream.ctx, "pcm"))
+
+    async def _answer_voice(self, pcm: bytes, ctx: RequestContext, source: str) -> None:
+        transcript = await self.state.transcriber.transcribe(pcm)
+        summary = describe_pcm(pcm)
+        saved = self._save(pcm)
+        self.state.add_utterance(Utterance(
+            pcm=pcm, transcript=transcript, source=source, user_id=self.user_id,
+            license_id=ctx.license_id, push_to_talk=ctx.push_to_talk, saved_path=saved))
+        log.info("utterance (%s, %s): %r", source, summary, transcript)
+        answer = voice_answer(transcript, summary, ctx.avatar.name)
+        self.state.history.record(project_id=self.project_id, user_id=self.user_id,
+                                  avatar_id=ctx.avatar.avatar_id, avatar_name=ctx.avatar.name,
+                                  chat_type="voice", language=ctx.language,
+                                  request=transcript or f"({summary})", answer=answer)
+        if not self.ws.closed:
+            self._reply(ctx, answer)
+
+    def _save(self, pcm: bytes) -> Path | None:
+        directory = self.state.config.save_audio_dir
+        if directory is None:
+            return None
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / (f"utterance-{len(self.state.utterances) + 1:04d}-"
+                                f"{time.strftime('%Y%m%d-%H%M%S')}.wav")
+            path.write_bytes(pcm_to_wav(pcm))
+        except OSError:
+            log.exception("could not save an utterance to %s", directory)
+            return None
+        return path
+
+
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    """GET /ws/chat?token=<JWT>: 403 at the upgrade for a bad token, then the chat protocol."""
+    state = request.app[STATE_KEY]
+    try:
+        claims = state.tokens.verify(request.query.get("token"))
+    except TokenRejectedError as exc:
+        return web.json_response({"status": 403, "error": str(exc)}, status=403)
+    ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
+    await ws.prepare(request)
+    conn = ChatConnection(state, ws, claims)
+    state.sockets.add(ws)
+    state.chat_peers.add(conn)
+    log.info("chat socket opened for user %s", claims.user_id)
+    try:
+        await conn.run()
+    finally:
+        state.sockets.discard(ws)
+        state.chat_peers.discard(conn)
+        log.info("chat socket closed for user %s", claims.user_id)
+    return ws

@@ -1,0 +1,50 @@
+"""The simulator's settings: one dataclass, every field defaulted (`SimulatorConfig()` works)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Start statuses a real RAVATAR server is documented to answer (PROTOCOL.md section 2).
+FORCEABLE_START_STATUSES = frozenset({503, 504, -1})
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """How the simulator behaves. Times are seconds."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    max_licenses: int = 2
+    token_ttl_s: float = 86400.0
+    # Assumption (PROTOCOL.md "idle timeouts of live sessions" is a known unknown): a license nobody
+    # talks to and no stream page watches for this long is reclaimed and counted as expired.
+    license_idle_timeout_s: float = 300.0
+    utterance_gap_s: float = 0.7
+    save_audio_dir: Path | None = None
+    deny_framing: bool = False
+    projects: frozenset[str] | None = None
+    reply_delay_s: float = 0.0
+    # Every /startLiveSession answers with this status (503 / 504 / -1) instead of a license.
+    force_start_status: int | None = None
+    vad_enabled: bool = True
+    # Real speech recognition when pocketsphinx is importable; False gives the plain audio summary.
+    transcribe: bool = True
+    # HS256 signing secret; None draws a random one per simulator.
+    jwt_secret: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+        if self.max_licenses < 0:
+            raise ValueError(f"max_licenses must be >= 0, got {self.max_licenses}")
+        for name in ("token_ttl_s", "license_idle_timeout_s", "utterance_gap_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.reply_delay_s < 0:
+            raise ValueError(f"reply_delay_s must be >= 0, got {self.reply_delay_s}")
+        if (self.force_start_status is not None
+                and self.force_start_status not in FORCEABLE_START_STATUSES):
+            raise ValueError(
+                f"force_start_status must be one of {sorted(FORCEABLE_START_STATUSES)}, "
+                f"got {self.force_start_status}")

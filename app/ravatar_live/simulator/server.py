@@ -1,0 +1,195 @@
+"""Start and stop the simulator inside an existing asyncio loop (plain asyncio or qasync).
+
+    from ravatar_live.simulator.server import SimulatorConfig, start_simulator
+    sim = await start_simulator(SimulatorConfig(port=0))
+    sim.base_url, sim.ws_url, sim.stats(), sim.inject_fault(...), sim.revoke_tokens()
+    await sim.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from ravatar_live.simulator import admin, rest, stream_page
+from ravatar_live.simulator.chat_ws import chat_socket
+from ravatar_live.simulator.config import SimulatorConfig
+from ravatar_live.simulator.faults import make_fault
+from ravatar_live.simulator.middleware import (
+    cors_middleware,
+    faults_middleware,
+    json_errors_middleware,
+)
+from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
+
+__all__ = ["RunningSimulator", "SimulatorConfig", "Utterance", "build_app", "start_simulator"]
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_S = 0.5
+
+
+def build_app(state: SimulatorState) -> web.Application:
+    """The aiohttp application for a simulator state (also usable with aiohttp's test utils)."""
+    app = web.Application(
+        middlewares=[cors_middleware, json_errors_middleware, faults_middleware],
+        client_max_size=32 * 1024 * 1024)
+    app[STATE_KEY] = state
+    rest.add_routes(app)
+    app.router.add_get("/ws/chat", chat_socket)
+    stream_page.add_routes(app)
+    admin.add_routes(app)
+
+    async def close_peers(_app: web.Application) -> None:
+        await state.close_sockets()
+
+    app.on_shutdown.append(close_peers)
+    return app
+
+
+def _url_host(bound: str) -> str:
+    """A host to put in URLs for a bound address (wildcards become loopback)."""
+    try:
+        ip = ipaddress.ip_address(bound)
+    except ValueError:
+        return bound
+    if ip.is_unspecified:
+        ip = ipaddress.ip_address("::1" if ip.version == 6 else "127.0.0.1")
+    return f"[{ip}]" if ip.version == 6 else str(ip)
+
+
+class RunningSimulator:
+    """A simulator serving on a real socket. Made by `start_simulator`; stop it with `close()`."""
+
+    def __init__(self, state: SimulatorState, runner: web.AppRunner, host: str, port: int,
+                 reaper: asyncio.Task[None]) -> None:
+        self._state = state
+        self._runner = runner
+        self._reaper = reaper
+        self.port = port
+        self.base_url = f"http://{_url_host(host)}:{port}"
+        self.ws_url = f"ws://{_url_host(host)}:{port}/ws/chat"
+        self._closed = False
+
+    @property
+    def config(self) -> SimulatorConfig:
+        """The configuration it runs with."""
+        return self._state.config
+
+    @property
+    def utterances(self) -> list[Utterance]:
+        """Voice utterances received so far (16 kHz mono s16le `pcm`, `transcript`, `source`)."""
+        return self._state.utterances
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every well-formed JSON object received on chat sockets, in arrival order."""
+        return self._state.messages
+
+    def stats(self) -> dict[str, int]:
+        """{"live": n, "issued": n, "ended": n, "expired": n}."""
+        return self._state.licenses.stats()
+
+    def live_license_ids(self) -> list[str]:
+        """LicenseIds currently live, oldest first."""
+        return [lic.license_id for lic in self._state.licenses.live]
+
+    def license_size(self, license_id: str) -> tuple[int, int] | None:
+        """(width, height) a live license was started with, or None when it is not live."""
+        lic = self._state.licenses.get(license_id)
+        return (lic.width, lic.height) if lic is not None else None
+
+    def stream_watchers(self, license_id: str) -> int:
+        """How many stream pages are connected for this license (0 when it is not live)."""
+        lic = self._state.licenses.get(license_id)
+        return lic.watchers if lic is not None else 0
+
+    def inject_fault(self, route: str = "/startLiveSession", status: int | None = None,
+                     count: int | None = 1, *, delay_s: float | None = None,
+                     body: str | None = None) -> None:
+        """Make the next `count` requests to `route` misbehave (see faults.py for the kinds).
+        Raises faults.FaultSpecError for a description that makes no sense."""
+        self._state.faults.add(make_fault(route=route, status=status, count=count,
+                                          delay_s=delay_s, body=body))
+
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        self._state.faults.clear()
+
+    def revoke_tokens(self) -> None:
+        """Every JWT issued so far becomes invalid (403 on REST and at the WS upgrade)."""
+        self._state.tokens.revoke_all()
+
+    def mint_token(self, user_id: str = "test-user", project_id: str = "test-project",
+                   ttl_s: float | None = None) -> str:
+        """A JWT as POST /jwt would issue it; a negative `ttl_s` gives an already-expired one."""
+        return self._state.tokens.issue(user_id, project_id, ttl_s)
+
+    async def expire_license(self, license_id: str) -> bool:
+        """End a license from the server side now, as an idle timeout would (counted as
+        expired); its stream page posts "ravatar-session-close". False if it was not live."""
+        lic = self._state.licenses.release(license_id)
+        if lic is None:
+            return False
+        self._state.licenses.ended -= 1  # release() counted it as ended; it expired instead
+        self._state.licenses.expired += 1
+        await self._state.finish_license(lic, "was ended by the server", tell_chat=True)
+        return True
+
+    async def wait_for_utterances(self, count: int, within_s: float = 10.0) -> list[Utterance]:
+        """Wait until at least `count` utterances arrived (TimeoutError otherwise)."""
+        await self._state.wait_for(lambda: len(self._state.utterances) >= count, within_s)
+        return self._state.utterances
+
+    async def wait_for_message(self, predicate: Callable[[dict[str, Any]], bool],
+                               within_s: float = 10.0) -> dict[str, Any]:
+        """Wait for a received chat message matching `predicate` and return it."""
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self._state.messages if predicate(m)), None)
+
+        await self._state.wait_for(lambda: found() is not None, within_s)
+        match = found()
+        assert match is not None
+        return match
+
+    async def close(self) -> None:
+        """Close every connection and stop serving. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._reaper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reaper
+        await self._state.close_sockets()
+        await self._runner.cleanup()
+        for task in list(self._state.tasks):
+            task.cancel()
+        if self._state.tasks:
+            await asyncio.gather(*self._state.tasks, return_exceptions=True)
+        log.info("simulator on %s stopped", self.base_url)
+
+
+async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
+    """Start serving on config.host:config.port (0 picks a free port) in the running loop."""
+    config = config or SimulatorConfig()
+    state = SimulatorState.create(config)
+    runner = web.AppRunner(build_app(state), handle_signals=False,
+                           shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    host, port = runner.addresses[0][:2]
+    reaper = asyncio.get_running_loop().create_task(state.reap_forever())
+    sim = RunningSimulator(state, runner, str(host), int(port), reaper)
+    log.info("simulator serving on %s", sim.base_url)
+    return sim
