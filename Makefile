@@ -1,6 +1,5 @@
 # The two commands: `make run` (set up and launch the app) and `make test` (set up and test).
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -25,8 +24,7 @@ bench: $(VENV)/.test-installed
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 $(VENV)/bin/python:
-	@test -n "$(PYTHON)" || { echo "Python 3.12 is required (python3.12 not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	py=$$(./scripts/find-python.sh) && "$$py" -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
