@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 run: $(VENV)/.run-installed
 	$(BIN)/ravatar-live $(ARGS)
 
+# The frozen-app smoke test (tests/packaging) builds the PyInstaller bundle as part of the suite.
+test: export RAVATAR_LIVE_FROZEN ?= build
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy
@@ -34,8 +36,10 @@ $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	./scripts/system-deps.sh test
-	$(BIN)/pip install -q -e ".[test,pyaudio,asr]"
+	$(BIN)/pip install -q -e ".[test,pyaudio,asr,package]"
 	touch $@ $(VENV)/.run-installed
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
+
+include packaging/packaging.mk

@@ -10,9 +10,10 @@ run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
   libxcb-xinerama0 libxcb-randr0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1
   libgbm1 fonts-dejavu-core espeak-ng)
 # Test extras: a PulseAudio server for the virtual microphone, speech synthesis, PortAudio headers
-# for PyAudio, Xvfb for screenshots, desktop-file-utils for the launcher check.
+# for PyAudio, Xvfb (+ x11-utils) for screenshots and window checks, desktop-file-utils for the
+# launcher check.
 test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox portaudio19-dev
-  xvfb desktop-file-utils imagemagick)
+  xvfb x11-utils desktop-file-utils imagemagick)
 
 packages=("${run_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")
