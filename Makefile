@@ -31,7 +31,9 @@ $(VENV)/bin/python:
 
 $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
 	./scripts/system-deps.sh run
-	$(BIN)/pip install -q -e .
+	@# PyAudio (the default capture backend) compiles against PortAudio; without its headers the
+	@# app still runs, capturing through Qt Multimedia.
+	$(BIN)/pip install -q -e ".[pyaudio]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e .; }
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python

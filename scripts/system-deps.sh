@@ -8,11 +8,11 @@ what=${1:-run}
 run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1
-  libgbm1 fonts-dejavu-core espeak-ng)
-# Test extras: a PulseAudio server for the virtual microphone, speech synthesis, PortAudio headers
-# for PyAudio, Xvfb (+ x11-utils) for screenshots and window checks, desktop-file-utils for the
+  libgbm1 fonts-dejavu-core espeak-ng portaudio19-dev)
+# (portaudio19-dev: headers to build PyAudio, the default capture backend.)
+# Test extras: a PulseAudio server for the virtual microphone, sox, Xvfb (+ x11-utils) for screenshots and window checks, desktop-file-utils for the
 # launcher check.
-test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox portaudio19-dev
+test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
   xvfb x11-utils desktop-file-utils imagemagick)
 
 packages=("${run_packages[@]}")

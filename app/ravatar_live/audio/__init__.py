@@ -1,1 +1,1 @@
-"""Audio services: capture, resampling, PCM encoding, voice-activity detection, takes. No Qt widgets."""
+"""Audio services: capture, resampling, PCM encoding, VAD, takes. No Qt widgets."""

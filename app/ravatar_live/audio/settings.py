@@ -1,0 +1,93 @@
+"""Voice settings: one declared, typed place for every knob the UI exposes.
+
+Defaults are chosen by measurement: ``bench/bench_take_quality.py`` sweeps them on a generated
+corpus (several espeak-ng voices and speeds, pauses inside sentences, noise at several SNRs) and
+the values below are its pick. Re-run the bench before changing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
+
+from ravatar_live.audio.errors import SettingsError
+
+VoiceMode = Literal["vad", "push-to-talk", "record"]
+VadBackendName = Literal["silero", "webrtc", "rms"]
+VoiceState = Literal["idle", "listening", "speech", "recording", "sending"]
+
+VOICE_MODES: tuple[VoiceMode, ...] = get_args(VoiceMode)
+VAD_BACKENDS: tuple[VadBackendName, ...] = get_args(VadBackendName)
+
+
+@dataclass(frozen=True, slots=True)
+class TakeSettings:
+    """Our take logic on top of any VAD (frame probabilities -> takes)."""
+
+    # Picked by bench/bench_take_quality.py (144 utterances, clean to 5 dB SNR): Silero with
+    # these values made 1 error (one split) with end-of-speech delay P50 419 ms / P95 549 ms;
+    # the web demo's RMS gate made 56 errors at P50 877 ms. A 200 ms hangover would cut the
+    # delay to 323 ms but split 33 sentences at their commas.
+    threshold: float = 0.5          # speech probability that starts / sustains speech
+    release_delta: float = 0.15     # hysteresis: while in speech, threshold - delta still counts
+    start_ms: int = 64              # speech needed before a take starts (confirmation)
+    preroll_ms: int = 300           # audio kept from before the start so the first syllable lives
+    min_speech_ms: int = 150        # less speech than this is a click or a cough, not a take
+    hangover_ms: int = 300          # silence needed before "end of speech"
+    max_take_s: float = 15.0        # safety cap on one take
+
+    def validated(self) -> TakeSettings:
+        checks = (
+            (0.0 < self.threshold <= 1.0, "threshold must be in (0, 1]"),
+            (0.0 <= self.release_delta < self.threshold, "release_delta must be in [0, threshold)"),
+            (0 <= self.start_ms <= 2000, "start_ms must be 0..2000"),
+            (0 <= self.preroll_ms <= 2000, "preroll_ms must be 0..2000"),
+            (0 <= self.min_speech_ms <= 10_000, "min_speech_ms must be 0..10000"),
+            (0 <= self.hangover_ms <= 10_000, "hangover_ms must be 0..10000"),
+            (0.5 <= self.max_take_s <= 300.0, "max_take_s must be 0.5..300"),
+        )
+        for ok, why in checks:
+            if not ok:
+                raise SettingsError(f"Invalid voice-activity setting: {why}.")
+        return self
+
+
+# The official web demo's RMS gate (PROTOCOL.md 5) expressed in our take logic: any 2048-sample
+# frame with RMS >= 0.02 starts or sustains a take, 900 ms of silence ends it, 15 s cap, no
+# pre-roll, no minimum. Used as the baseline in the bench and by `ravatar-live-takes --backend rms`.
+RMS_BASELINE_TAKES = TakeSettings(
+    threshold=0.5, release_delta=0.0, start_ms=0, preroll_ms=0, min_speech_ms=0,
+    hangover_ms=900, max_take_s=15.0)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSettings:
+    """Everything the VoiceController needs; the UI persists these."""
+
+    mode: VoiceMode = "push-to-talk"
+    stream_pcm: bool = True             # Live Mode default: stream 4096-sample chunks while spoken
+    vad_backend: VadBackendName = "silero"
+    webrtc_aggressiveness: int = 3      # 0..3, only for the webrtc backend
+    takes: TakeSettings = field(default_factory=TakeSettings)
+    tap_s: float = 0.2                  # push-to-talk: a shorter hold is a tap and sends nothing
+    min_record_s: float = 0.2           # record mode: a shorter recording sends nothing
+    stall_timeout_s: float = 2.5        # no audio this long from a running device = device lost
+    first_audio_timeout_s: float = 6.0  # QtMultimedia's first read can block for seconds
+
+    def validated(self) -> VoiceSettings:
+        if self.mode not in VOICE_MODES:
+            raise SettingsError(f"Unknown voice mode {self.mode!r}; use one of {VOICE_MODES}.")
+        if self.vad_backend not in VAD_BACKENDS:
+            raise SettingsError(
+                f"Unknown VAD backend {self.vad_backend!r}; use one of {VAD_BACKENDS}.")
+        if self.webrtc_aggressiveness not in (0, 1, 2, 3):
+            raise SettingsError("webrtc_aggressiveness must be 0, 1, 2 or 3.")
+        if not 0.0 <= self.tap_s <= 5.0 or not 0.0 <= self.min_record_s <= 5.0:
+            raise SettingsError("tap_s and min_record_s must be 0..5 seconds.")
+        if self.stall_timeout_s <= 0.1 or self.first_audio_timeout_s <= 0.1:
+            raise SettingsError("Audio timeouts must be above 0.1 s.")
+        self.takes.validated()
+        return self
+
+    def with_mode(self, mode: VoiceMode) -> VoiceSettings:
+        return replace(self, mode=mode).validated()
