@@ -4,9 +4,11 @@ One writer (sends are serialised by a lock), one reader (`messages()`: iterate i
 task), aiohttp's heartbeat pings, a clean close. A 403 at the upgrade renews the token once and
 retries once, else AuthError.
 
-Reconnection is deliberately not here yet. The hooks for it: `connect()` may be called again
-after the connection ended, and `closed_by_client`, `close_code` and `last_error` tell a future
-supervisor whether an ended `messages()` loop was our own close or a dropped line.
+Reconnection lives in `reconnect.ReconnectingChatSocket`, which wraps this class. The hooks it
+uses: `connect()` may be called again after the connection ended, `send_encoded()` writes a frame
+that was serialised earlier (so a queued message is validated when it is queued), and
+`closed_by_client`, `close_code` and `last_error` tell whether an ended `messages()` loop was our
+own close, a dropped line or a missed heartbeat (`aiohttp.ServerTimeoutError`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ravatar_live.api.errors import (
     ServiceUnreachableError,
     error_for_status,
 )
-from ravatar_live.api.models import ServerMessage, parse_server_message
+from ravatar_live.api.models import ServerMessage, Unrecognised, parse_server_message
 from ravatar_live.api.urls import without_secrets, ws_url_with_token
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,25 @@ TokenRefresher = Callable[[str], Awaitable[str]]
 
 # Replies may carry inline audio as base64; aiohttp's 4 MiB default is too small for that.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+def encode_message(message: Mapping[str, Any]) -> str:
+    """One outgoing message as a compact JSON text frame; InvalidRequestError if it cannot be."""
+    try:
+        return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidRequestError("The message could not be encoded.",
+                                  detail=str(exc)) from exc
+
+
+def decode_frame(data: str | bytes) -> ServerMessage:
+    """One received frame as a ServerMessage (never raises). Frames this client does not
+    understand are logged at debug (reason and size only: they may hold user speech or text)
+    and returned as `Unrecognised` so the caller can ignore them."""
+    message = parse_server_message(data)
+    if isinstance(message, Unrecognised):
+        log.debug("ignored a chat frame (%s, %d chars)", message.reason, len(message.raw))
+    return message
 
 
 class ChatSocket:
@@ -128,11 +149,10 @@ class ChatSocket:
 
     async def send(self, message: Mapping[str, Any]) -> None:
         """Send one JSON message (built by the models' builders). Serialised: one writer."""
-        try:
-            data = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError("The message could not be encoded.",
-                                      detail=str(exc)) from exc
+        await self.send_encoded(encode_message(message))
+
+    async def send_encoded(self, data: str) -> None:
+        """Send one frame already made by `encode_message()`."""
         async with self._send_lock:
             ws = self._ws
             if ws is None or ws.closed:
@@ -152,14 +172,20 @@ class ChatSocket:
         while True:
             msg = await ws.receive()
             if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                yield parse_server_message(msg.data)
+                yield decode_frame(msg.data)
             elif msg.type == aiohttp.WSMsgType.ERROR:
                 self.last_error = msg.data if isinstance(msg.data, BaseException) else None
-                log.warning("chat socket error: %s", type(msg.data).__name__)
+                if isinstance(msg.data, aiohttp.ServerTimeoutError):
+                    log.warning("chat socket: the server stopped answering heartbeats")
+                else:
+                    log.warning("chat socket error: %s", type(msg.data).__name__)
                 break
             elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
                               aiohttp.WSMsgType.CLOSED):
                 break
+        if self.last_error is None and isinstance(ws.exception(), BaseException):
+            # A heartbeat timeout that fired while nobody was waiting in receive() only shows here.
+            self.last_error = ws.exception()
         if not self.closed_by_client:
             log.info("chat socket closed by the server or the network (code %s)", ws.close_code)
 
