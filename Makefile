@@ -33,12 +33,12 @@ $(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
 	./scripts/system-deps.sh run
 	@# PyAudio (the default capture backend) compiles against PortAudio; without its headers the
 	@# app still runs, capturing through Qt Multimedia.
-	$(BIN)/pip install -q -e ".[pyaudio]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e .; }
+	$(BIN)/pip install -q -e ".[pyaudio,stream]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e ".[stream]"; }
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	./scripts/system-deps.sh test
-	$(BIN)/pip install -q -e ".[test,pyaudio,asr,package]"
+	$(BIN)/pip install -q -e ".[test,pyaudio,asr,stream,package]"
 	touch $@ $(VENV)/.run-installed
 
 clean:

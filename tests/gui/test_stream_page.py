@@ -62,9 +62,14 @@ def post(url: str, body: dict, token: str | None = None) -> dict:
         return json.load(r)
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorThread]:
-    with SimulatorThread(SimulatorConfig(port=0, transcribe=False)) as sim:
+@pytest.fixture(scope="module", params=["webrtc", "canvas"])
+def simulator(request) -> Iterator[SimulatorThread]:
+    """Both ways the page shows the avatar: a WebRTC stream from the simulator, and the canvas
+    it falls back to when aiortc is missing (forced here by the config flag)."""
+    config = SimulatorConfig(port=0, transcribe=False, stream_webrtc=request.param == "webrtc")
+    with SimulatorThread(config) as sim:
+        assert sim.call(lambda s: s.webrtc_enabled) is (request.param == "webrtc"), \
+            sim.call(lambda s: s.webrtc_missing_reason())
         yield sim
 
 
@@ -114,7 +119,8 @@ def test_stream_page_posts_start_then_close_to_its_parent(qtbot, simulator, view
     # The stream page's event feed counts as watching: the license is in use.
     assert simulator.call(lambda s: s.stream_watchers(license_id)) == 1
 
-    # Let the avatar speak once; the canvas really draws it (the head's colour at its centre).
+    # Let the avatar speak once; the page really shows it (the head's colour at its centre),
+    # decoded from the WebRTC video or drawn on the canvas.
     # In offscreen mode view.grab() is blank white: the web content lives in the focus proxy.
     simulator.run(_say(simulator, token, license_id, "Hello there, how are you today?"))
     qtbot.waitUntil(

@@ -11,6 +11,9 @@ Modules, one job each:
   rest         /jwt /connection /chat /startLiveSession /endLiveSession, avatar icons
   chat_ws      /ws/chat: text, WAV blobs, Live PCM streams, system notices
   stream_page  /stream/<LicenseId> page + /stream/<LicenseId>/events feed; static/ holds its assets
+  webrtc_support  whether the page gets WebRTC (aiortc optional) + signalling on the events feed
+  webrtc_stream   aiortc peer: avatar video track (avatar_render) + voice track (avatar_voice,
+                  espeak-ng), driven by avatar_media; sdp_rejects keeps an H.264-only offer alive
   admin        /admin/stats, /admin/faults, /admin/revoke-tokens, /admin/utterances (no auth)
   middleware   CORS (+ preflight on every route), injected faults, JSON 404/405
   auth, licenses, faults, history, catalog, replies, audio, transcriber: the parts they share

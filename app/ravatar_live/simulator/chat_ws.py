@@ -109,8 +109,14 @@ class ChatConnection:
             reply["LicenseId"] = ctx.license_id
         self._enqueue(reply, delay=self.state.config.reply_delay_s)
         if ctx.license_id and self.state.licenses.get(ctx.license_id):
-            self.state.spawn(self.state.publish(ctx.license_id, {
-                "event": "speaking", "text": answer, "duration_s": speaking_seconds(answer)}))
+            self.state.spawn(self._speak(ctx.license_id, answer))
+
+    async def _speak(self, license_id: str, answer: str) -> None:
+        # The avatar starts speaking when its reply goes out, not before (reply_delay_s).
+        if self.state.config.reply_delay_s > 0:
+            await asyncio.sleep(self.state.config.reply_delay_s)
+        await self.state.publish(license_id, {
+            "event": "speaking", "text": answer, "duration_s": speaking_seconds(answer)})
 
     # --- receiving -------------------------------------------------------------------------
     async def run(self) -> None:

@@ -10,7 +10,11 @@ import signal
 import sys
 from pathlib import Path
 
-from ravatar_live.simulator.config import FORCEABLE_START_STATUSES, SimulatorConfig
+from ravatar_live.simulator.config import (
+    FORCEABLE_START_STATUSES,
+    STREAM_VIDEO_CODECS,
+    SimulatorConfig,
+)
 from ravatar_live.simulator.server import start_simulator
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept only this project id (repeatable; default: any well-formed id)")
     p.add_argument("--no-transcribe", action="store_true",
                    help="skip speech recognition; replies just describe the audio")
+    p.add_argument("--no-webrtc", action="store_true",
+                   help="draw the avatar in the stream page (canvas) instead of streaming it "
+                        "over WebRTC")
+    p.add_argument("--video-codec", choices=sorted(STREAM_VIDEO_CODECS),
+                   default=defaults.stream_video_codec,
+                   help="video codec the WebRTC stream offers; H264 offers H.264 only, which "
+                        "QtWebEngine cannot decode (a black stream) (default %(default)s)")
+    p.add_argument("--stream-fps", type=_positive, default=defaults.stream_fps, metavar="FPS",
+                   help="WebRTC frame rate, 1-30 (default %(default)s)")
+    p.add_argument("--stream-max-height", type=int, default=defaults.stream_max_height,
+                   metavar="PIXELS", help="encode at most this tall; bigger sessions are scaled "
+                   "down (default %(default)s)")
+    p.add_argument("--no-stream-voice", action="store_true",
+                   help="keep the stream's audio silent (no espeak-ng speech)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -82,7 +100,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         deny_framing=args.deny_framing,
         projects=frozenset(args.project) if args.project else None,
         reply_delay_s=args.reply_delay, force_start_status=args.force_start_status,
-        transcribe=not args.no_transcribe)
+        transcribe=not args.no_transcribe, stream_webrtc=not args.no_webrtc,
+        stream_video_codec=args.video_codec, stream_fps=args.stream_fps,
+        stream_max_height=args.stream_max_height, stream_voice=not args.no_stream_voice)
 
 
 async def serve(config: SimulatorConfig, stop: asyncio.Event) -> None:

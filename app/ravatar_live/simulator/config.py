@@ -8,6 +8,10 @@ from pathlib import Path
 # Start statuses a real RAVATAR server is documented to answer (PROTOCOL.md section 2).
 FORCEABLE_START_STATUSES = frozenset({503, 504, -1})
 
+# Video codecs the WebRTC stream can be told to offer. "H264" offers H.264 only: the PyPI
+# QtWebEngine cannot decode it, which reproduces a Pixel Streaming "connected but black" stream.
+STREAM_VIDEO_CODECS = frozenset({"VP8", "H264"})
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:
@@ -32,6 +36,16 @@ class SimulatorConfig:
     transcribe: bool = True
     # HS256 signing secret; None draws a random one per simulator.
     jwt_secret: str | None = None
+    # The stream page receives the avatar over WebRTC (aiortc) when aiortc is importable; False
+    # (or aiortc missing) gives the canvas-only page, drawn by the browser itself.
+    stream_webrtc: bool = True
+    stream_video_codec: str = "VP8"
+    stream_fps: float = 15.0
+    # Frames are rendered and encoded at the session size scaled down (never up) to fit this
+    # height, to keep the encoder's CPU modest; the page scales the video back up.
+    stream_max_height: int = 720
+    # The avatar speaks its replies on the stream's audio track with espeak-ng when installed.
+    stream_voice: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -43,6 +57,13 @@ class SimulatorConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.reply_delay_s < 0:
             raise ValueError(f"reply_delay_s must be >= 0, got {self.reply_delay_s}")
+        if self.stream_video_codec not in STREAM_VIDEO_CODECS:
+            raise ValueError(f"stream_video_codec must be one of {sorted(STREAM_VIDEO_CODECS)}, "
+                             f"got {self.stream_video_codec!r}")
+        if not 1.0 <= self.stream_fps <= 30.0:
+            raise ValueError(f"stream_fps must be 1..30, got {self.stream_fps}")
+        if not 90 <= self.stream_max_height <= 1080:
+            raise ValueError(f"stream_max_height must be 90..1080, got {self.stream_max_height}")
         if (self.force_start_status is not None
                 and self.force_start_status not in FORCEABLE_START_STATUSES):
             raise ValueError(

@@ -27,6 +27,7 @@ from ravatar_live.simulator.middleware import (
     json_errors_middleware,
 )
 from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
+from ravatar_live.simulator.webrtc_support import aiortc_missing_reason, webrtc_enabled
 
 __all__ = ["RunningSimulator", "SimulatorConfig", "Utterance", "build_app", "start_simulator"]
 
@@ -110,6 +111,23 @@ class RunningSimulator:
         lic = self._state.licenses.get(license_id)
         return lic.watchers if lic is not None else 0
 
+    @property
+    def webrtc_enabled(self) -> bool:
+        """Whether stream pages get the avatar over WebRTC (aiortc installed and not turned
+        off); see `webrtc_missing_reason()` for why not."""
+        return webrtc_enabled(self._state.config)
+
+    @staticmethod
+    def webrtc_missing_reason() -> str | None:
+        """Why aiortc cannot be used, or None when it can."""
+        return aiortc_missing_reason()
+
+    def stream_peers(self, license_id: str) -> list[dict[str, object]]:
+        """The WebRTC peers of the stream pages showing this license: connection state, frames
+        sent, voice samples spoken, encoded size, codec, media the page rejected."""
+        described = (media.describe() for media in self._state.stream_media.get(license_id, ()))
+        return [d for d in described if d is not None]
+
     def inject_fault(self, route: str = "/startLiveSession", status: int | None = None,
                      count: int | None = 1, *, delay_s: float | None = None,
                      body: str | None = None) -> None:
@@ -166,6 +184,7 @@ class RunningSimulator:
         self._reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reaper
+        await self._state.close_media()
         await self._state.close_sockets()
         await self._runner.cleanup()
         for task in list(self._state.tasks):

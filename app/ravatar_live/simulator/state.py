@@ -48,6 +48,19 @@ class Utterance:
                 "saved_path": str(self.saved_path) if self.saved_path else None}
 
 
+class MediaPeer(Protocol):
+    """What the state needs from a stream page's media (its WebRTC side)."""
+
+    def on_event(self, event: dict[str, object]) -> None:
+        """Follow a stream event."""
+
+    def describe(self) -> dict[str, object] | None:
+        """Its state for tests (None when it streams nothing)."""
+
+    async def close(self) -> None:
+        """Stop streaming."""
+
+
 class ChatPeer(Protocol):
     """What the state needs from an open chat connection."""
 
@@ -72,6 +85,8 @@ class SimulatorState:
     chat_peers: set[ChatPeer] = field(default_factory=set)
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     stream_watchers: dict[str, set[web.WebSocketResponse]] = field(default_factory=dict)
+    # The WebRTC side of each connected stream page, by license (empty in canvas mode).
+    stream_media: dict[str, set[MediaPeer]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _changed: asyncio.Event | None = None
 
@@ -121,7 +136,9 @@ class SimulatorState:
 
     # --- licenses and the stream pages watching them ---------------------------------------
     async def publish(self, license_id: str, event: dict[str, object]) -> None:
-        """Send an event to every stream page showing this license."""
+        """Send an event to every stream page showing this license (and to its media)."""
+        for media in list(self.stream_media.get(license_id, ())):
+            media.on_event(event)
         for ws in list(self.stream_watchers.get(license_id, ())):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_json(event)
@@ -129,6 +146,10 @@ class SimulatorState:
     async def finish_license(self, lic: License, reason: str, *, tell_chat: bool) -> None:
         """Tell the stream pages (and, with `tell_chat`, the user's chat connections) that a
         license is gone."""
+        # The media goes first, so nothing streams for a license that no longer exists.
+        media_peers = list(self.stream_media.pop(lic.license_id, ()))
+        for media in media_peers:
+            await media.close()
         await self.publish(lic.license_id, {"event": "session-end", "reason": reason})
         for ws in list(self.stream_watchers.pop(lic.license_id, ())):
             with contextlib.suppress(ConnectionError, RuntimeError):
@@ -149,6 +170,12 @@ class SimulatorState:
                 await self.finish_license(
                     lic, f"expired after {self.config.license_idle_timeout_s:g} s without activity",
                     tell_chat=True)
+
+    async def close_media(self) -> None:
+        """Stop every stream page's WebRTC peer (before the sockets go, so nothing lingers)."""
+        for peers in list(self.stream_media.values()):
+            for media in list(peers):
+                await media.close()
 
     async def close_sockets(self) -> None:
         """Close every WebSocket peer (chat and stream pages) so shutdown is quick."""

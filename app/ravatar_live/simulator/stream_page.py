@@ -1,9 +1,12 @@
 """The stand-in for RAVATAR's Pixel Streaming page: /stream/<LicenseId>?width=&height=&token=.
 
-The page draws an animated avatar on a canvas and follows the simulator's events over
-/stream/<LicenseId>/events?token= (listening / thinking / speaking / session-end). It tells its
-parent window "ravatar-session-start" once it runs and "ravatar-session-close" when the license
-ends or the token check fails (PROTOCOL.md section 3).
+The page follows the simulator's events over /stream/<LicenseId>/events?token= (listening /
+thinking / speaking / session-end). With WebRTC (aiortc installed, `stream_webrtc` on) it asks
+for the avatar as a real WebRTC stream on that same socket (see webrtc_support) and plays it in a
+<video>; otherwise, or when WebRTC fails, it draws the avatar on a canvas itself. It tells its
+parent window "ravatar-session-start" once the stream runs (WebRTC connected, or the canvas
+started) and "ravatar-session-close" when the license ends or the token check fails
+(PROTOCOL.md section 3).
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ import logging
 from html import escape
 from pathlib import Path
 from string import Template
+from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from ravatar_live.simulator.auth import TokenRejectedError
 from ravatar_live.simulator.catalog import avatar_by_id
 from ravatar_live.simulator.licenses import License
 from ravatar_live.simulator.rest import MAX_HEIGHT, MAX_WIDTH
 from ravatar_live.simulator.state import STATE_KEY, SimulatorState
+from ravatar_live.simulator.webrtc_support import PageStream, webrtc_enabled
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,7 @@ async def stream_page(request: web.Request) -> web.Response:
         "height": _size(request.query.get("height"), checked.height, MAX_HEIGHT),
         "avatarName": avatar.name if avatar else "Avatar",
         "color": avatar.color if avatar else "#4f8cc9",
+        "webrtc": webrtc_enabled(state.config),
     }
     page = (STATIC_DIR / "stream.html").read_text(encoding="utf-8")
     text = Template(page).substitute(
@@ -90,23 +96,40 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     checked = _checked_license(state, license_id, request.query.get("token"))
     if isinstance(checked, str):
         return web.json_response({"status": 403, "error": checked}, status=403)
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024 * 1024)
     await ws.prepare(request)
+    avatar = avatar_by_id(checked.avatar_id)
+    media = PageStream(state.config, checked.width, checked.height,
+                       avatar.color if avatar else "#4f8cc9")
     state.sockets.add(ws)
     state.stream_watchers.setdefault(license_id, set()).add(ws)
+    state.stream_media.setdefault(license_id, set()).add(media)
     state.licenses.watch(license_id, +1)
     try:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_json({"event": "ready", "licenseId": license_id})
-        async for _frame in ws:
-            pass  # the page only listens; anything it sends is ignored
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                reply = await media.handle(_page_message(frame.data))
+                if reply is not None:
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await ws.send_json(reply)
     finally:
         state.sockets.discard(ws)
-        watchers = state.stream_watchers.get(license_id)
-        if watchers is not None:
-            watchers.discard(ws)
+        state.stream_watchers.get(license_id, set()).discard(ws)
+        state.stream_media.get(license_id, set()).discard(media)
         state.licenses.watch(license_id, -1)
+        await media.close()
     return ws
+
+
+def _page_message(raw: str) -> dict[str, Any]:
+    """A page frame as a dict; anything else becomes an empty (ignored) message."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,10 +1,14 @@
-// RAVATAR simulator stream page: a stylised avatar on a canvas, driven by the simulator's
-// events. Tells the parent window "ravatar-session-start" / "ravatar-session-close".
+// RAVATAR simulator stream page: the avatar as a WebRTC stream from the simulator (when it offers
+// one), else a stylised avatar drawn on a canvas; both follow the simulator's events. Tells the
+// parent window "ravatar-session-start" / "ravatar-session-close".
 (function () {
   "use strict";
 
   var cfg = JSON.parse(document.body.getAttribute("data-config"));
   var canvas = document.getElementById("avatar");
+  var video = document.getElementById("video");
+  var chipEl = document.getElementById("chip");
+  var captionEl = document.getElementById("caption");
   var ctx = canvas.getContext("2d");
   canvas.width = cfg.width;
   canvas.height = cfg.height;
@@ -22,6 +26,10 @@
   var closed = false;
   var failures = 0;
   var RETRY_LIMIT = 4;
+  var streaming = false;        // the WebRTC video is showing (the canvas is hidden)
+  var pc = null;
+  var ws = null;
+  var CONNECT_TIMEOUT_MS = 15000;
 
   function tell(message) {
     try { window.parent.postMessage(message, "*"); } catch (e) { /* no parent */ }
@@ -181,8 +189,113 @@
   }
 
   function frame() {
-    draw();
+    if (streaming) { updateOverlay(); } else { draw(); }
     if (mode !== "ended") { window.requestAnimationFrame(frame); }
+  }
+
+  // --- overlay over the WebRTC video (the canvas draws its own) ------------------------------
+  var LABELS = {connecting: "connecting\u2026", idle: "", listening: "listening\u2026",
+    thinking: "thinking\u2026", speaking: "", ended: "session ended"};
+
+  function updateOverlay() {
+    var t = now();
+    if (mode === "speaking" && t >= speakUntil) { mode = "idle"; }
+    var label = LABELS[mode] || "";
+    var chip = cfg.avatarName + (label ? " \u00b7 " + label : "");
+    if (chipEl.textContent !== chip) { chipEl.textContent = chip; }
+    var shown = "";
+    if (caption && (mode === "speaking" || mode === "idle" || mode === "ended")) {
+      shown = caption;
+      if (mode === "speaking") {
+        var frac = Math.min(1, (t - speakStart) / Math.max(0.1, speakUntil - speakStart));
+        shown = caption.slice(0, Math.ceil(caption.length * frac));
+      }
+    }
+    if (captionEl.textContent !== shown) { captionEl.textContent = shown; }
+    captionEl.hidden = !shown;
+  }
+
+  // --- WebRTC --------------------------------------------------------------------------------
+  function showVideo(on) {
+    streaming = on;
+    video.hidden = !on;
+    canvas.hidden = on;
+    chipEl.hidden = !on;
+    if (!on) { captionEl.hidden = true; }
+  }
+
+  function closePeer() {
+    if (pc) { try { pc.close(); } catch (e) { /* already closed */ } pc = null; }
+  }
+
+  // WebRTC did not work out: draw the avatar ourselves so the session stays usable.
+  function fallBackToCanvas(why) {
+    if (window.console) { console.log("stream page: WebRTC unavailable (" + why + "), canvas"); }
+    closePeer();
+    showVideo(false);
+    if (!closed) { if (mode === "connecting") { mode = "idle"; } tell("ravatar-session-start"); }
+  }
+
+  function playVideo() {
+    var played = video.play();
+    if (played && played.catch) {
+      // A browser that forbids autoplay with sound: play muted, unmute on the first click.
+      played.catch(function () {
+        video.muted = true;
+        video.play().catch(function () { /* nothing more to try */ });
+        document.addEventListener("click", function () { video.muted = false; }, {once: true});
+      });
+    }
+  }
+
+  function gathered(peer, limitMs) {
+    return new Promise(function (resolve) {
+      if (peer.iceGatheringState === "complete") { resolve(); return; }
+      peer.addEventListener("icegatheringstatechange", function () {
+        if (peer.iceGatheringState === "complete") { resolve(); }
+      });
+      window.setTimeout(resolve, limitMs);  // host candidates come fast; do not wait forever
+    });
+  }
+
+  function startWebRtc(offer, socket) {
+    closePeer();
+    var peer = new RTCPeerConnection({iceServers: []});
+    pc = peer;
+    var started = false;
+    var timer = window.setTimeout(function () {
+      if (pc === peer && !started) { fallBackToCanvas("no connection in time"); }
+    }, CONNECT_TIMEOUT_MS);
+    peer.addEventListener("track", function (ev) {
+      var stream = ev.streams && ev.streams[0];
+      if (!video.srcObject) { video.srcObject = stream || new MediaStream(); }
+      if (!stream) { video.srcObject.addTrack(ev.track); }
+    });
+    peer.addEventListener("connectionstatechange", function () {
+      if (pc !== peer) { return; }
+      if (peer.connectionState === "connected" && !started) {
+        started = true;
+        window.clearTimeout(timer);
+        if (mode === "connecting") { mode = "idle"; }
+        showVideo(true);
+        playVideo();
+        tell("ravatar-session-start");
+      } else if (peer.connectionState === "failed") {
+        window.clearTimeout(timer);
+        fallBackToCanvas("connection failed");
+      }
+    });
+    video.srcObject = null;
+    peer.setRemoteDescription({type: "offer", sdp: offer.sdp})
+      .then(function () { return peer.createAnswer(); })
+      .then(function (answer) { return peer.setLocalDescription(answer); })
+      .then(function () { return gathered(peer, 2000); })
+      .then(function () {
+        if (pc === peer && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({type: "webrtc-answer", sdp: peer.localDescription.sdp}));
+        }
+      })
+      .catch(function (e) { fallBackToCanvas("negotiation failed: " + e); });
   }
 
   // --- session -------------------------------------------------------------------------------
@@ -191,22 +304,32 @@
     closed = true;
     mode = "ended";
     caption = reason ? "Session ended: " + reason : "Session ended";
-    draw();
+    closePeer();
+    if (streaming) { video.pause(); updateOverlay(); } else { draw(); }
     tell("ravatar-session-close");
   }
 
   function connect() {
     var opened = false;
-    var ws = new WebSocket(eventsUrl);
-    ws.onmessage = function (msg) {
+    var socket = new WebSocket(eventsUrl);
+    ws = socket;
+    socket.onmessage = function (msg) {
       var ev;
       try { ev = JSON.parse(msg.data); } catch (e) { return; }
       if (ev.event === "ready") {
         opened = true;
         failures = 0;
-        mode = "idle";
-        draw();
-        tell("ravatar-session-start");  // may repeat after a reconnect, as RAVATAR's does
+        if (cfg.webrtc && window.RTCPeerConnection) {
+          socket.send(JSON.stringify({type: "webrtc-request"}));
+        } else {
+          mode = "idle";
+          draw();
+          tell("ravatar-session-start");  // may repeat after a reconnect, as RAVATAR's does
+        }
+      } else if (ev.event === "webrtc-offer") {
+        startWebRtc(ev, socket);
+      } else if (ev.event === "webrtc-error") {
+        fallBackToCanvas(ev.reason || "refused");
       } else if (ev.event === "listening") {
         mode = "listening";
       } else if (ev.event === "thinking") {
@@ -220,15 +343,18 @@
         end(ev.reason || "");
       }
     };
-    ws.onclose = function () {
+    socket.onclose = function () {
       if (closed) { return; }
+      closePeer();
       failures = opened ? 1 : failures + 1;
       if (failures > RETRY_LIMIT) { end("stream lost"); return; }
       mode = "connecting";
+      showVideo(false);
       window.setTimeout(connect, 250 * Math.pow(2, failures));
     };
   }
 
+  showVideo(false);
   draw();
   window.requestAnimationFrame(frame);
   connect();

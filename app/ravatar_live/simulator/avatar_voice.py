@@ -1,0 +1,91 @@
+"""The avatar's voice for the WebRTC audio track: espeak-ng speech as 48 kHz mono int16.
+
+espeak-ng is optional: without it the track carries silence and only the mouth moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import shutil
+import wave
+
+import numpy as np
+import soxr
+
+log = logging.getLogger(__name__)
+
+RATE = 48000  # the WebRTC audio track's rate (Opus)
+MAX_SPOKEN_CHARS = 600  # a reply longer than this is cut: synthesis time grows with length
+SYNTH_TIMEOUT_S = 10.0
+
+
+def espeak_path() -> str | None:
+    """Where espeak-ng is, or None when it is not installed."""
+    return shutil.which("espeak-ng")
+
+
+def speakable(text: str) -> str:
+    """The part of a reply worth saying aloud: no leading ">quote" of the user's words (the
+    transcript a voice reply starts with), whitespace folded, at most MAX_SPOKEN_CHARS."""
+    if text.startswith(">"):
+        _quote, _sep, rest = text.partition("\n\n")
+        text = rest
+    text = " ".join(text.split())
+    return text[:MAX_SPOKEN_CHARS]
+
+
+def wav_to_track_samples(wav_bytes: bytes) -> np.ndarray:
+    """A 16-bit mono WAV (espeak's output) as 48 kHz int16 samples."""
+    with wave.open(io.BytesIO(wav_bytes), "rb") as wav:
+        rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
+        frames = wav.readframes(wav.getnframes())
+    if width != 2:
+        raise ValueError(f"expected 16-bit speech, got {8 * width}-bit")
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    if channels > 1:
+        samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(1)
+    if rate != RATE and len(samples):
+        samples = soxr.resample(samples, rate, RATE)
+    return np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
+
+
+async def synthesize(text: str, voice: str = "en-us",
+                     words_per_minute: int = 165) -> np.ndarray | None:
+    """Speak `text` with espeak-ng; None when espeak-ng is missing, fails or there is nothing to
+    say. The text goes in on stdin so that nothing in it can be read as an option."""
+    exe = espeak_path()
+    spoken = speakable(text)
+    if exe is None or not spoken:
+        return None
+    proc = await asyncio.create_subprocess_exec(
+        exe, "-v", voice, "-s", str(words_per_minute), "--stdout", "--stdin",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async with asyncio.timeout(SYNTH_TIMEOUT_S):
+            out, _ = await proc.communicate(spoken.encode("utf-8"))
+    except TimeoutError:
+        await _reap(proc)
+        log.warning("espeak-ng took longer than %.0f s; the avatar stays silent", SYNTH_TIMEOUT_S)
+        return None
+    except asyncio.CancelledError:
+        # The stream closed mid-sentence: never leave a child (or its transport) behind.
+        await _reap(proc)
+        raise
+    if proc.returncode != 0 or not out:
+        log.warning("espeak-ng failed (exit %s); the avatar stays silent", proc.returncode)
+        return None
+    try:
+        return wav_to_track_samples(out)
+    except (wave.Error, EOFError, ValueError) as exc:
+        log.warning("espeak-ng gave unreadable audio (%s); the avatar stays silent", exc)
+        return None

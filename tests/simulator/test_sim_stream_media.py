@@ -1,0 +1,178 @@
+"""The parts of the WebRTC stream that need no network: the avatar renderer, its performance
+(mode, voice, mouth), espeak-ng speech, the rejected-section SDP rewrite, config and CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ravatar_live.simulator.avatar_media import AvatarPerformance
+from ravatar_live.simulator.avatar_render import AvatarRenderer, blink_at, fit_size, parse_colour
+from ravatar_live.simulator.avatar_voice import RATE, espeak_path, speakable, synthesize
+from ravatar_live.simulator.cli import build_parser, config_from_args
+from ravatar_live.simulator.config import SimulatorConfig
+from ravatar_live.simulator.sdp_rejects import accept_rejected_sections, rejected_kinds
+
+
+def test_renderer_draws_the_head_in_the_avatar_colour_and_moves_the_mouth() -> None:
+    r = AvatarRenderer(320, 180, "#4f8cc9")
+    idle = r.render(0.5, "idle").copy()
+    assert idle.shape == (180, 320, 3) and idle.dtype == np.uint8
+    assert tuple(idle[81, 160]) == parse_colour("#4f8cc9")  # the head's centre
+    speaking = r.render(0.5, "speaking", mouth_open=1.0).copy()
+    mouth = (slice(95, 110), slice(140, 180))
+    assert np.abs(speaking[mouth].astype(int) - idle[mouth]).sum() > 1000
+    listening = r.render(0.5, "listening").copy()
+    assert not np.array_equal(listening, idle)  # the rings
+    ended = r.render(0.5, "ended")
+    assert ended.mean() < idle.mean()
+
+
+@pytest.mark.parametrize(("size", "limit", "expected"), [
+    ((640, 360), 720, (640, 360)),
+    ((1280, 720), 360, (640, 360)),
+    ((1920, 1080), 720, (1280, 720)),
+    ((801, 451), 720, (800, 450)),  # 4:2:0 needs even sizes
+    ((1, 1), 720, (16, 16)),
+])
+def test_fit_size(size: tuple[int, int], limit: int, expected: tuple[int, int]) -> None:
+    assert fit_size(*size, limit) == expected
+
+
+def test_renderer_refuses_odd_sizes_and_odd_colours_fall_back() -> None:
+    with pytest.raises(ValueError, match="even"):
+        AvatarRenderer(321, 180, "#fff")
+    assert parse_colour("not a colour") == parse_colour("#4f8cc9")
+
+
+def test_blinks_are_short_and_regular() -> None:
+    samples = [blink_at(t / 100) for t in range(0, 3700 * 3)]
+    assert 0 < sum(samples) / len(samples) < 0.08
+
+
+def test_performance_plays_speech_then_goes_idle() -> None:
+    perf = AvatarPerformance()
+    assert not perf.next_audio(960).any()
+    tone = (np.sin(np.arange(RATE // 10) / 8) * 8000).astype(np.int16)  # 0.1 s
+    perf.on_event({"event": "thinking"})
+    assert perf.current_mode() == "thinking"
+    perf.speak(tone, duration_s=5.0)
+    assert perf.current_mode() == "speaking"
+    first = perf.next_audio(960)
+    assert np.array_equal(first, tone[:960])
+    assert perf.mouth_open(0.0) > 0.2
+    while perf.current_mode() == "speaking":
+        perf.next_audio(960)
+    assert perf.current_mode() == "idle"
+    assert perf.samples_spoken == len(tone)
+    assert perf.mouth_open(0.0) == 0.0
+
+
+def test_performance_without_a_voice_speaks_by_the_clock() -> None:
+    now = [10.0]
+    perf = AvatarPerformance(clock=lambda: now[0])
+    perf.speak(None, duration_s=2.0)
+    assert perf.current_mode() == "speaking" and perf.mouth_open(1.0) > 0
+    now[0] += 2.5
+    assert perf.current_mode() == "idle"
+    perf.on_event({"event": "session-end"})
+    perf.speak(None, 1.0)
+    assert perf.current_mode() == "ended"
+
+
+def test_speakable_drops_the_users_quote() -> None:
+    assert speakable(">what is up\n\nNot much,   really.") == "Not much, really."
+    assert len(speakable("word " * 500)) == 600
+
+
+async def test_espeak_speaks_at_the_track_rate() -> None:
+    assert espeak_path(), "espeak-ng is required (apt-get install espeak-ng)"
+    samples = await synthesize("Hello, I am the simulator.")
+    assert samples is not None and samples.dtype == np.int16
+    assert 0.8 < len(samples) / RATE < 4
+    assert np.abs(samples).max() > 3000
+    assert await synthesize(">only a quote\n\n") is None
+
+
+# Shaped like QtWebEngine's answer to an H.264-only offer (captured, ICE values shortened).
+OFFER = """v=0\r
+o=- 1 1 IN IP4 0.0.0.0\r
+s=-\r
+t=0 0\r
+a=group:BUNDLE 0 1\r
+m=video 9 UDP/TLS/RTP/SAVPF 97 98\r
+c=IN IP4 0.0.0.0\r
+a=sendonly\r
+a=mid:0\r
+a=rtpmap:97 H264/90000\r
+a=fmtp:97 packetization-mode=1\r
+a=rtpmap:98 rtx/90000\r
+a=ice-ufrag:vvvv\r
+a=ice-pwd:vvvvvvvvvvvvvvvvvvvvvv\r
+m=audio 9 UDP/TLS/RTP/SAVPF 96\r
+c=IN IP4 0.0.0.0\r
+a=sendonly\r
+a=mid:1\r
+a=rtpmap:96 opus/48000/2\r
+a=ice-ufrag:aaaa\r
+a=ice-pwd:aaaaaaaaaaaaaaaaaaaaaa\r
+"""
+ANSWER = """v=0\r
+o=- 2 2 IN IP4 127.0.0.1\r
+s=-\r
+t=0 0\r
+a=group:BUNDLE 1\r
+m=video 0 UDP/TLS/RTP/SAVPF 0\r
+c=IN IP4 0.0.0.0\r
+a=ice-ufrag:kMCJ\r
+a=ice-pwd:VW/kymVvkGq+JsELRu5Nd3Nt\r
+a=fingerprint:sha-256 AA:BB\r
+a=setup:active\r
+a=mid:0\r
+a=recvonly\r
+a=rtcp-mux\r
+m=audio 9 UDP/TLS/RTP/SAVPF 96\r
+c=IN IP4 0.0.0.0\r
+a=ice-ufrag:6yvv\r
+a=ice-pwd:ewrH+kiMnFz6EUiRTxw2duRo\r
+a=fingerprint:sha-256 CC:DD\r
+a=setup:active\r
+a=mid:1\r
+a=recvonly\r
+a=rtcp-mux\r
+a=rtpmap:96 opus/48000/2\r
+"""
+
+
+def test_a_rejected_video_section_becomes_inactive_on_the_bundle() -> None:
+    assert rejected_kinds(ANSWER) == ["video"]
+    fixed = accept_rejected_sections(ANSWER, OFFER)
+    assert rejected_kinds(fixed) == []
+    video = fixed.split("m=audio")[0]
+    assert "m=video 9 UDP/TLS/RTP/SAVPF 97 98" in video
+    assert "a=inactive" in video and "a=recvonly" not in video
+    assert "a=rtpmap:97 H264/90000" in video
+    # It rides on the live transport: the audio section's ICE credentials and fingerprint.
+    assert "a=ice-ufrag:6yvv" in video and "kMCJ" not in video
+    assert "a=fingerprint:sha-256 CC:DD" in video
+    assert "a=group:BUNDLE 1 0" in fixed
+    assert accept_rejected_sections(fixed, OFFER) == fixed  # nothing left to fix
+
+
+def test_stream_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="stream_video_codec"):
+        SimulatorConfig(stream_video_codec="MPEG2")
+    with pytest.raises(ValueError, match="stream_fps"):
+        SimulatorConfig(stream_fps=0.5)
+    with pytest.raises(ValueError, match="stream_max_height"):
+        SimulatorConfig(stream_max_height=4000)
+
+
+def test_cli_stream_flags() -> None:
+    args = build_parser().parse_args(["--no-webrtc", "--video-codec", "H264", "--stream-fps",
+                                      "10", "--stream-max-height", "360", "--no-stream-voice"])
+    cfg = config_from_args(args)
+    assert (cfg.stream_webrtc, cfg.stream_video_codec, cfg.stream_fps, cfg.stream_max_height,
+            cfg.stream_voice) == (False, "H264", 10.0, 360, False)
+    defaults = config_from_args(build_parser().parse_args([]))
+    assert (defaults.stream_webrtc, defaults.stream_video_codec) == (True, "VP8")
