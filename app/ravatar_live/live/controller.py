@@ -1,0 +1,240 @@
+"""The app's services wired together; the main window binds to this and to its parts.
+
+Owns: ServiceConnection (HTTP, REST client, chat socket, demo simulator), LiveSession (licenses),
+ChatService (turns), VoiceService (microphone), StreamMonitor (stream page stages). It decides
+what follows what: connect at launch, start a session on request, open the microphone while live,
+end the license when the stream closes or the app shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ravatar_live.api.errors import RavatarError
+from ravatar_live.api.models import ConnectionInfo, StreamSize
+from ravatar_live.audio.voice import VoiceController
+from ravatar_live.live.chat import ChatService
+from ravatar_live.live.connection import ServiceConnection
+from ravatar_live.live.license_journal import LicenseJournal
+from ravatar_live.live.session import LiveSession
+from ravatar_live.live.states import ConnectionState, SessionState
+from ravatar_live.live.stream_monitor import StreamMonitor
+from ravatar_live.live.voice_service import VoiceService
+from ravatar_live.settings import Settings
+from ravatar_live.simulator.server import SimulatorConfig
+from ravatar_live.token_store import TokenStore
+
+logger = logging.getLogger(__name__)
+
+
+class AppController(QObject):
+    settings_changed = Signal(object)  # Settings
+    avatar_changed = Signal(str)  # avatar id now in use
+
+    def __init__(self, settings: Settings, voice: VoiceController, *, force_demo: bool = False,
+                 journal: LicenseJournal | None = None,
+                 simulator_config: SimulatorConfig | None = None,
+                 retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+                 end_timeout_s: float = 2.0, stream_start_timeout_s: float = 30.0,
+                 token_store: TokenStore | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self.force_demo = force_demo
+        self.journal = journal
+        self.connection = ServiceConnection(simulator_config=simulator_config,
+                                            retry_delays=retry_delays, token_store=token_store,
+                                            parent=self)
+        self.session = LiveSession(self.connection, self.ensure_connected, journal=journal,
+                                   end_timeout_s=end_timeout_s, parent=self)
+        self.chat = ChatService(self.connection, self.session, parent=self)
+        self.voice = VoiceService(voice, self.chat, parent=self)
+        self.stream = StreamMonitor(stream_start_timeout_s, parent=self)
+        self._connect_task: asyncio.Task[bool] | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._shutting_down = False
+        self._apply_to_services(settings)
+
+        self.connection.connected.connect(self._on_connected)
+        self.session.state_changed.connect(self._on_session_state)
+        self.session.stream_ready.connect(self._on_stream_ready)
+        self.stream.session_closed.connect(self._on_stream_closed)
+
+    # --- properties --------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def demo(self) -> bool:
+        return self.force_demo or self._settings.is_demo
+
+    @property
+    def avatar_id(self) -> str:
+        return self.chat.avatar_id
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutting_down
+
+    # --- connecting --------------------------------------------------------------------------
+    async def ensure_connected(self) -> bool:
+        """Connect once; concurrent callers wait for the same attempt."""
+        if self.connection.state is ConnectionState.CONNECTED:
+            return True
+        if self._connect_task is None or self._connect_task.done():
+            self._connect_task = asyncio.get_running_loop().create_task(self._connect())
+        return await asyncio.shield(self._connect_task)
+
+    async def _connect(self) -> bool:
+        info = await self.connection.open(self._settings, demo=self.demo)
+        if info is None:
+            return False
+        await self._end_leftover_licenses()
+        return True
+
+    async def startup(self, *, start_session: bool) -> None:
+        """Connect at launch; with `start_session` go live straight away (--start)."""
+        if not await self.ensure_connected():
+            return
+        if start_session:
+            self.start_session()
+
+    async def reconnect(self) -> bool:
+        """Apply new connection settings: end any session, then connect afresh."""
+        await self.session.end()
+        self.voice.deactivate()
+        self._connect_task = None
+        return await self.ensure_connected()
+
+    async def _end_leftover_licenses(self) -> None:
+        """End licenses a previous run could not (crash, power loss), for this same service."""
+        endpoint, client = self.connection.endpoint, self.connection.client
+        if self.journal is None or endpoint is None or client is None or endpoint.demo:
+            return
+        for entry in self.journal.for_service(endpoint.api_url):
+            try:
+                async with asyncio.timeout(3.0):
+                    await client.end_live_session(entry.license_id, retry=False)
+                logger.info("ended live session %s left over from a previous run",
+                            entry.license_id)
+            except (RavatarError, TimeoutError) as exc:
+                logger.warning("could not end left-over live session %s: %s",
+                               entry.license_id, exc)
+            self.journal.remove(entry.license_id)
+
+    # --- the session -------------------------------------------------------------------------
+    def stream_size(self) -> StreamSize:
+        return StreamSize(self._settings.stream_width, self._settings.stream_height)
+
+    @Slot()
+    def start_session(self) -> None:
+        if self._shutting_down:
+            return
+        self.session.request_start(self.chat.avatar_id, self.stream_size())
+
+    @Slot()
+    def cancel_start(self) -> None:
+        self.session.cancel_start()
+
+    @Slot()
+    def end_session(self) -> None:
+        self._spawn(self.session.end())
+
+    async def restart_session(self) -> None:
+        """End the running session and start a new one (new size, avatar)."""
+        await self.session.end()
+        self.start_session()
+
+    async def shutdown(self) -> bool:
+        """Everything the close path needs: mic off, license ended (bounded), links closed.
+        Returns whether the license end was acknowledged (True when there was none)."""
+        self._shutting_down = True
+        self.voice.close()
+        if self._connect_task is not None and not self._connect_task.done():
+            self._connect_task.cancel()
+        ended = await self.session.end()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.connection.close()
+        return ended
+
+    def end_session_blocking(self) -> bool:
+        """Last resort when the loop cannot run (OS log-out, quit from outside)."""
+        self.voice.close()
+        return self.session.end_blocking()
+
+    # --- settings ----------------------------------------------------------------------------
+    def update_settings(self, settings: Settings) -> None:
+        """Take new settings for this run (the caller decides about saving and restarting)."""
+        self._settings = settings
+        self._apply_to_services(settings)
+        self.settings_changed.emit(settings)
+
+    @Slot(str)
+    def choose_avatar(self, avatar_id: str) -> None:
+        if avatar_id and avatar_id != self.chat.avatar_id:
+            self.chat.avatar_id = avatar_id
+            self.avatar_changed.emit(avatar_id)
+
+    @Slot(str)
+    def choose_language(self, code: str) -> None:
+        if code:
+            self.chat.language = code
+
+    def _apply_to_services(self, settings: Settings) -> None:
+        self.chat.user_id = settings.user_id
+        self.chat.language = settings.language
+        if settings.avatar_id:
+            self.chat.avatar_id = settings.avatar_id
+        try:
+            self.voice.apply_settings(settings)
+        except Exception as exc:  # a bad voice setting must not stop the app
+            logger.warning("voice settings not applied: %s", exc)
+
+    # --- reactions ---------------------------------------------------------------------------
+    @Slot(object)
+    def _on_connected(self, info: ConnectionInfo) -> None:
+        wanted = self._settings.avatar_id
+        avatar = info.avatar(wanted) if wanted else None
+        if avatar is None or not avatar.has_live_mode:
+            live = info.live_avatars
+            avatar = live[0] if live else (info.avatars[0] if info.avatars else None)
+            if wanted and avatar is not None:
+                logger.warning("avatar %s is not available; using %s", wanted, avatar.id)
+        if avatar is not None:
+            self.choose_avatar(avatar.id)
+        codes = [lang.code for lang in info.languages]
+        if codes and self.chat.language not in codes:
+            self.chat.language = codes[0]
+
+    @Slot(str)
+    def _on_session_state(self, state: str) -> None:
+        if state == SessionState.LIVE.value:
+            self.voice.activate()
+        elif state in (SessionState.ENDING.value, SessionState.ENDED.value,
+                       SessionState.ERROR.value):
+            if self.voice.active:
+                self.voice.deactivate()
+            if state != SessionState.ENDING.value:
+                self.stream.reset()
+
+    @Slot(object)
+    def _on_stream_ready(self, _stream: object) -> None:
+        self.stream.begin()
+
+    @Slot()
+    def _on_stream_closed(self) -> None:
+        # The page says the stream is over (or the token was refused): let the license go too.
+        if self.session.state is SessionState.LIVE:
+            self.end_session()
+
+    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+

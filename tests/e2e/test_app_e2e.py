@@ -1,0 +1,229 @@
+"""The real app process end to end: Xvfb (xcb), the PulseAudio virtual microphone, the simulator.
+
+`test_app_live_voice_screenshot_and_clean_end` is the issue's end-to-end test: start with
+`--start --voice-mode vad`, speak into the virtual microphone (espeak-ng via paplay), wait for the
+reply, screenshot the real window (kept in artifacts/), close with SIGTERM and prove at the
+simulator that the license was ended. `test_app_exit_after_ends_the_license` does the same close
+through RAVATAR_LIVE_EXIT_AFTER_S, headless, and checks the contract log lines.
+
+The simulator runs in this test process (its own thread and loop) so that it outlives the app:
+what it counted after the app exited is the proof.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ravatar_live.simulator.server import SimulatorConfig
+from ravatar_live.simulator.threaded import SimulatorThread
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+
+
+class AppProcess:
+    def __init__(self, args: list[str], *, env: dict[str, str], home: Path) -> None:
+        full_env = {**os.environ, **env,
+                    "XDG_CONFIG_HOME": str(home / "config"),
+                    "XDG_STATE_HOME": str(home / "state"),
+                    "XDG_DATA_HOME": str(home / "data"),
+                    "XDG_CACHE_HOME": str(home / "cache")}
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ravatar_live", "--log-dir", str(home / "logs"), *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, text=True,
+            errors="replace")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.line_times: dict[str, float] = {}
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, pattern: str, timeout_s: float = 60.0) -> re.Match[str]:
+        """The first log line matching `pattern`; fails with the log tail on timeout/exit."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    if match := regex.search(line):
+                        self.line_times.setdefault(pattern, time.monotonic() - self.started_at)
+                        return match
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    tail = "\n".join(self.lines[-40:])
+                    raise AssertionError(f"no log line matching {pattern!r} "
+                                         f"(exit code {self.proc.poll()}); log tail:\n{tail}")
+                self._cond.wait(timeout=min(left, 1.0))
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait_exit(self, timeout_s: float = 30.0) -> int:
+        code = self.proc.wait(timeout=timeout_s)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def log_text(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+
+class Xvfb:
+    """A virtual X display; Xvfb picks a free display number and tells us (-displayfd)."""
+
+    def __init__(self, size: str = "1600x1000x24") -> None:
+        exe = shutil.which("Xvfb")
+        assert exe, "Xvfb is required for the screenshot test (Debian: apt-get install xvfb)"
+        read_fd, write_fd = os.pipe()
+        self.proc = subprocess.Popen(
+            [exe, "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()  # written once the server accepts clients
+        assert number, "Xvfb did not start"
+        self.display = f":{number}"
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["import", "-display", self.display, "-window", "root", str(path)],
+                       check=True, timeout=30)
+        return path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def region_stats(image: Path, geometry: str) -> tuple[float, float]:
+    """(mean, standard deviation) of a crop `WxH+X+Y`, both 0..1 (ImageMagick)."""
+    out = subprocess.run(
+        ["convert", str(image), "-crop", geometry, "+repage", "-colorspace", "Gray",
+         "-format", "%[fx:mean] %[fx:standard_deviation]", "info:"],
+        check=True, capture_output=True, text=True, timeout=30).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+@pytest.fixture
+def simulator() -> Iterator[SimulatorThread]:
+    # The avatar's synthesized voice is off: no sound card here, and its espeak-ng children
+    # would outlive the simulator's loop. The video stream (WebRTC) stays on.
+    with SimulatorThread(SimulatorConfig(port=0, transcribe=True, utterance_gap_s=0.7,
+                                         stream_voice=False)) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required (Debian: apt-get install espeak-ng)"
+    raw = tmp_path_factory.mktemp("e2e-speech") / "raw.wav"
+    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(raw),
+                    "What is the weather like today?"], check=True, timeout=30)
+    # One second of silence around it, as a person pauses before and after speaking.
+    padded = raw.with_name("speech.wav")
+    subprocess.run(["sox", str(raw), str(padded), "pad", "1", "1"], check=True, timeout=30)
+    return padded
+
+
+def app_args(sim: SimulatorThread, *extra: str) -> list[str]:
+    return ["--api-url", sim.base_url, "--project-id", "e2e-project", *extra]
+
+
+def test_app_exit_after_ends_the_license(simulator, tmp_path) -> None:
+    app = AppProcess(app_args(simulator, "--start"), home=tmp_path,
+                     env={"QT_QPA_PLATFORM": "offscreen", "RAVATAR_LIVE_EXIT_AFTER_S": "4"})
+    try:
+        app.wait_for(r"startup complete")
+        license_id = app.wait_for(r"live session (license-[0-9a-f]+) started").group(1)
+        app.wait_for(r"stream event: ravatar-session-start")
+        assert app.wait_exit(30) == 0
+    finally:
+        app.kill()
+    log = app.log_text()
+    assert "live session ended" in log
+    assert "Traceback" not in log
+    stats = simulator.call(lambda s: s.stats())
+    assert stats == {"live": 0, "issued": 1, "ended": 1, "expired": 0}
+    assert simulator.call(lambda s: s.live_license_ids()) == []
+    assert license_id in log
+    assert "token=" not in log and "eyJ" not in log, "a token reached the log"
+
+
+def test_app_live_voice_screenshot_and_clean_end(simulator, speech, virtual_mic,
+                                                 tmp_path) -> None:
+    xvfb = Xvfb()
+    app = AppProcess(app_args(simulator, "--start", "--voice-mode", "vad"), home=tmp_path,
+                     env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.display})
+    try:
+        app.wait_for(r"startup complete")
+        license_id = app.wait_for(r"live session (license-[0-9a-f]+) started").group(1)
+        app.wait_for(r"stream event: ravatar-session-start")
+        app.wait_for(r"microphone open")
+        subprocess.run(["paplay", "-d", "vsink", str(speech)], check=True, timeout=60)
+        app.wait_for(r"reply received \(\d+ chars, with transcript\)", timeout_s=60)
+        utterances = simulator.call(lambda s: list(s.utterances))
+        assert utterances, "the simulator heard nothing"
+        transcript = (utterances[0].transcript or "").lower()
+        assert any(w in transcript for w in ("weather", "today", "what")), transcript
+        # The window repaints on its own schedule after the reply arrived: poll the screen.
+        shot = ARTIFACTS / "e2e-app-live.png"
+        previous = None
+        for _attempt in range(30):
+            xvfb.screenshot(shot)
+            # The stream area (left, below the top bar) shows the avatar, not a flat colour;
+            # the conversation pane (right, bottom-anchored) holds the two turns. Settled
+            # means the pane looks the same in two screenshots in a row.
+            _, stream_spread = region_stats(shot, "600x400+120+120")
+            pane = region_stats(shot, "320x400+990+340")
+            pane_spread = pane[1]
+            if stream_spread > 0.03 and pane_spread > 0.02 and pane == previous:
+                break
+            previous = pane
+            time.sleep(0.3)
+        shutil.copy(shot, tmp_path / shot.name)
+        assert stream_spread > 0.03, f"the stream area looks blank (std {stream_spread:.3f})"
+        assert pane_spread > 0.02, f"the conversation pane looks empty (std {pane_spread:.3f})"
+
+        app.terminate()  # SIGTERM: the same close path as the window's close button
+        assert app.wait_exit(30) == 0
+    finally:
+        app.kill()
+        xvfb.stop()
+    log = app.log_text()
+    assert "live session ended" in log
+    assert "Traceback" not in log
+    stats = simulator.call(lambda s: s.stats())
+    assert stats["live"] == 0 and stats["ended"] == 1 and stats["expired"] == 0
+    assert license_id not in simulator.call(lambda s: s.live_license_ids())

@@ -1,0 +1,226 @@
+"""GUI test harness: one qasync loop for the session, the real app window on the real simulator.
+
+The qasync loop is built once with `already_running=True` (pytest-qt owns the Qt event loop, and
+qtbot's waits drive it). qasync marks itself as the thread's running asyncio loop; that mark is
+set only while a GUI test that asked for `aloop` runs and removed afterwards, so the async tests of
+other layers (pytest-asyncio) never see a foreign running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+# QtWebEngine wants to be imported before the QApplication exists.
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: F401
+from PySide6.QtWidgets import QApplication
+
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+import qasync  # noqa: E402  (after PySide6)
+
+from ravatar_live.audio.capture_file import FileReplayCapture  # noqa: E402
+from ravatar_live.audio.settings import VoiceSettings  # noqa: E402
+from ravatar_live.audio.voice import VoiceController  # noqa: E402
+from ravatar_live.live.controller import AppController  # noqa: E402
+from ravatar_live.live.license_journal import LicenseJournal  # noqa: E402
+from ravatar_live.live.states import ConnectionState, SessionState, StreamStage  # noqa: E402
+from ravatar_live.live.voice_service import voice_settings_from  # noqa: E402
+from ravatar_live.settings import Settings, SettingsStore  # noqa: E402
+from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
+from ravatar_live.ui.main_window import MainWindow  # noqa: E402
+from ravatar_live.ui.theme import apply_theme  # noqa: E402
+
+T = TypeVar("T")
+WAIT_MS = 30_000  # generous: the first QtWebEngine start on a 2-core CI box is slow
+USER_ID = "0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.events._set_running_loop(None)
+    # A plain thread pool (DNS lookups run there) that we can shut down: qasync's own QThread
+    # executor is only shut down by close(), which this loop never gets (see below).
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gui-test-executor")
+    loop.set_default_executor(executor)
+    apply_theme(qapp)
+    yield loop
+    # Not closed: close() needs stop(), which calls QApplication.exit() outside exec().
+    executor.shutdown(wait=True)
+    # Delete windows and pages now, while the web profile they use still exists.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
+def aloop(qloop: qasync.QEventLoop, qtbot: Any) -> Iterator[qasync.QEventLoop]:
+    """The qasync loop, marked as running for the duration of one test."""
+    asyncio.events._set_running_loop(qloop)
+    try:
+        yield qloop
+    finally:
+        # Let callbacks already queued on the loop (socket closes, task ends) run now.
+        qtbot.wait(50)
+        asyncio.events._set_running_loop(None)
+
+
+def run[T](qtbot: Any, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T],
+        timeout_ms: int = WAIT_MS) -> T:
+    """Run a coroutine on the qasync loop while Qt's event loop spins."""
+    task = loop.create_task(coro)
+    qtbot.waitUntil(task.done, timeout=timeout_ms)
+    return task.result()
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short spoken sentence (espeak-ng), the stand-in microphone's audio."""
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required for the GUI voice tests (apt-get install espeak-ng)"
+    path = tmp_path_factory.mktemp("speech") / "hello.wav"
+    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(path),
+                    "Hello there. What is the weather like today?"], check=True)
+    return path
+
+
+def quick_simulator(**changes: Any) -> SimulatorConfig:
+    """The embedded simulator, minus what GUI tests do not need: speech recognition, the WebRTC
+    video stream (aiortc encoding on this loop) and the avatar's synthesized voice."""
+    base: dict[str, Any] = {"transcribe": False, "utterance_gap_s": 0.3,
+                            "stream_webrtc": False, "stream_voice": False}
+    return SimulatorConfig(**{**base, **changes})
+
+
+@dataclass
+class AppHarness:
+    """A real MainWindow on a real AppController in demo mode (embedded simulator)."""
+
+    window: MainWindow
+    controller: AppController
+    store: SettingsStore
+    loop: asyncio.AbstractEventLoop
+    qtbot: Any
+    tmp_path: Path
+    opened_urls: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    answer_questions: bool = True
+
+    @property
+    def sim(self) -> RunningSimulator:
+        sim = self.controller.connection.simulator
+        assert sim is not None, "the embedded simulator is not running"
+        return sim
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout_ms: int = WAIT_MS) -> T:
+        return run(self.qtbot, self.loop, coro, timeout_ms)
+
+    def wait_connected(self) -> None:
+        self.qtbot.waitUntil(
+            lambda: self.controller.connection.state is ConnectionState.CONNECTED,
+            timeout=WAIT_MS)
+
+    def wait_session(self, state: SessionState) -> None:
+        self.qtbot.waitUntil(lambda: self.controller.session.state is state, timeout=WAIT_MS)
+
+    def wait_stream(self, stage: StreamStage) -> None:
+        self.qtbot.waitUntil(lambda: self.controller.stream.stage is stage, timeout=WAIT_MS)
+
+    def go_live(self) -> str:
+        """Click Start and wait for the stream page's "ravatar-session-start"."""
+        self.wait_connected()
+        assert self.window.session_button.isEnabled()
+        self.window.session_button.click()
+        self.wait_session(SessionState.LIVE)
+        self.wait_stream(StreamStage.PLAYING)
+        license_id = self.controller.session.license_id
+        assert license_id is not None
+        return license_id
+
+    def close(self) -> None:
+        if not self.window.has_closed:
+            with self.qtbot.waitSignal(self.window.closed, timeout=WAIT_MS):
+                self.window.close()
+
+
+@pytest.fixture
+def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
+             speech_wav: Path) -> Iterator[Any]:
+    """Factory: make_app(sim=SimulatorConfig(...), settings=Settings(...), ...) -> AppHarness."""
+    made: list[AppHarness] = []
+
+    def factory(*, sim: SimulatorConfig | None = None, settings: Settings | None = None,
+                retry_delays: tuple[float, ...] = (0.05, 0.05, 0.05),
+                stream_start_timeout_s: float = 30.0, connect: bool = True,
+                microphone: bool = True, demo: bool = True) -> AppHarness:
+        store = SettingsStore(tmp_path / "settings.ini")
+        base = settings or Settings(user_id=USER_ID)
+        store.save(base)
+        capture = FileReplayCapture(speech_wav, realtime=True, repeat=True) if microphone \
+            else _NoMicrophone()
+        voice = VoiceController(capture, voice_settings_from(base, VoiceSettings(
+            vad_backend="webrtc")), loop=aloop)
+        controller = AppController(
+            base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
+            simulator_config=sim or quick_simulator(),
+            retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s)
+        window = MainWindow(controller, store)
+        harness = AppHarness(window, controller, store, aloop, qtbot, tmp_path)
+
+        def fake_open(url: str) -> bool:
+            harness.opened_urls.append(url)
+            return True
+
+        def fake_confirm(title: str, _text: str) -> bool:
+            harness.questions.append(title)
+            return harness.answer_questions
+
+        # No real browser or modal question box can exist in CI: both are recorded instead.
+        window.open_external = fake_open
+        window.confirm = fake_confirm
+        # Not qtbot.addWidget: pytest-qt would delete the window before its close path (which
+        # ends the live session) has finished; the fixture closes it the way a user does.
+        window.show()
+        made.append(harness)
+        if connect:
+            harness.run(controller.startup(start_session=False))
+        return harness
+
+    yield factory
+    for harness in made:
+        harness.close()
+        harness.window.deleteLater()
+    qtbot.wait(10)
+
+
+class _NoMicrophone:
+    """A capture backend for a machine with no microphone: listing finds nothing and opening
+    fails the way the real backends do (a stand-in: CI cannot unplug a device)."""
+
+    backend_name = "none"
+    device = None
+    running = False
+    finished = False
+    overflow_count = 0
+
+    def list_devices(self) -> list[Any]:
+        return []
+
+    def start(self, device_id: str | None, listener: Any) -> Any:
+        from ravatar_live.audio.errors import NoMicrophoneError
+
+        raise NoMicrophoneError("No microphone was found. Connect one and try again.")
+
+    def stop(self) -> None:
+        pass
+
+    def read(self) -> list[Any]:
+        return []

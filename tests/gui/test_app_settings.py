@@ -1,0 +1,249 @@
+"""Settings: the typed model on QSettings, the command line, and the settings dialog."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ravatar_live.api.models import AvatarInfo, ConnectionInfo, LanguageInfo
+from ravatar_live.cli import CliOptions, apply_overrides, parse_args
+from ravatar_live.live.connection import Endpoint
+from ravatar_live.live.states import SessionState
+from ravatar_live.settings import Settings, SettingsError, SettingsStore
+from ravatar_live.ui.settings_dialog import SettingsDialog
+
+pytestmark = pytest.mark.gui
+
+USER_ID = "0123456789abcdef01234567"
+
+
+# --- the model and its store -----------------------------------------------------------------
+def test_store_round_trip_and_types(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "s.ini")
+    saved = Settings(user_id=USER_ID, project_id="abc-123", stream_width=640, stream_height=360,
+                     voice_mode="vad", vad_sensitivity=0.7, vad_hangover_ms=500,
+                     stream_takes_as_pcm=False, allow_stream_page_microphone=True)
+    store.save(saved)
+    assert SettingsStore(tmp_path / "s.ini").load() == saved
+
+
+def test_user_id_is_generated_once_and_kept(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "s.ini")
+    first = store.ensure_user_id(store.load())
+    assert re.fullmatch(r"[0-9a-f]{24}", first.user_id)
+    again = SettingsStore(tmp_path / "s.ini")
+    assert again.ensure_user_id(again.load()).user_id == first.user_id
+
+
+def test_a_hand_edited_bad_value_falls_back_to_its_default_only(tmp_path: Path) -> None:
+    path = tmp_path / "s.ini"
+    path.write_text("[General]\nstream_width=99999\nstream_height=abc\nproject_id=good-one\n"
+                    "voice_mode=shouting\nstream_takes_as_pcm=maybe\n")
+    loaded = SettingsStore(path).load()
+    defaults = Settings()
+    assert (loaded.stream_width, loaded.stream_height) == (defaults.stream_width,
+                                                           defaults.stream_height)
+    assert loaded.voice_mode == defaults.voice_mode
+    assert loaded.stream_takes_as_pcm is defaults.stream_takes_as_pcm
+    assert loaded.project_id == "good-one"
+
+
+def test_reset_keeps_the_user_id(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "s.ini")
+    store.save(Settings(user_id=USER_ID, project_id="p1", stream_width=640, stream_height=360))
+    fresh = store.reset()
+    assert fresh == Settings(user_id=USER_ID)
+    assert store.load() == fresh
+
+
+def test_demo_and_derived_websocket_url() -> None:
+    assert Settings().is_demo
+    real = Settings(project_id="p1", user_id=USER_ID, api_url="https://chat.rvtr.ai")
+    assert not real.is_demo
+    assert Endpoint.from_settings(real).ws_url == "wss://chat.rvtr.ai/ws/chat"
+    local = real.replace(api_url="http://127.0.0.1:8765")
+    assert Endpoint.from_settings(local).ws_url == "ws://127.0.0.1:8765/ws/chat"
+    explicit = real.replace(ws_url="wss://other.example/ws/chat")
+    assert Endpoint.from_settings(explicit).ws_url == "wss://other.example/ws/chat"
+
+
+# --- the command line ----------------------------------------------------------------------
+def test_command_line_overrides_settings_for_the_run() -> None:
+    options = parse_args(["--api-url", "http://127.0.0.1:8765", "--project-id", "proj-1",
+                          "--user-id", "someone", "--avatar", "a-1", "--language", "de",
+                          "--width", "640", "--height", "360", "--voice-mode", "vad",
+                          "--start"], environ={})
+    run = apply_overrides(Settings(user_id=USER_ID), options)
+    assert (run.api_url, run.project_id, run.user_id, run.avatar_id, run.language) == (
+        "http://127.0.0.1:8765", "proj-1", "someone", "a-1", "de")
+    assert (run.stream_width, run.stream_height, run.voice_mode) == (640, 360, "vad")
+    assert options.start and not options.demo
+    assert apply_overrides(run, CliOptions()) == run
+
+
+def test_demo_flag_is_per_run_and_keeps_the_project() -> None:
+    options = parse_args(["--demo"], environ={"RAVATAR_LIVE_EXIT_AFTER_S": "2.5"})
+    assert options.demo and options.exit_after_s == 2.5
+    assert apply_overrides(Settings(project_id="p1"), options).project_id == "p1"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--width", "1921"], "between 1 and 1920"),
+    (["--height", "0"], "between 1 and 1080"),
+    (["--width", "12.5"], "whole number"),
+    (["--voice-mode", "loud"], "invalid choice"),
+    (["--api-url", "ftp://x"], "http:// or https://"),
+    (["--project-id", "no spaces"], "Project id"),
+])
+def test_bad_command_line_values_exit_with_a_message(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(argv, environ={})
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_exit_after_value_is_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse_args([], environ={"RAVATAR_LIVE_EXIT_AFTER_S": "soon"})
+    assert "RAVATAR_LIVE_EXIT_AFTER_S" in capsys.readouterr().err
+
+
+# --- the dialog ----------------------------------------------------------------------------
+CONNECTION = ConnectionInfo(
+    session="s", chat_types=("text", "voice"), vad_enabled=True,
+    avatars=(AvatarInfo("a-1", "Rebecca", True), AvatarInfo("a-2", "Max", False)),
+    languages=(LanguageInfo("English", "en"), LanguageInfo("Deutsch", "de")))
+
+
+def make_dialog(qtbot, settings: Settings | None = None) -> SettingsDialog:
+    dialog = SettingsDialog(settings or Settings(user_id=USER_ID),
+                            avatars=CONNECTION.avatars, languages=CONNECTION.languages)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def choose_custom(dialog: SettingsDialog, width: str, height: str) -> None:
+    dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findData("custom"))
+    dialog.width_edit.setText(width)
+    dialog.height_edit.setText(height)
+
+
+@pytest.mark.parametrize(("width", "height"), [
+    ("1", "1"), ("800", "600"), ("1920", "1080"), (" 1024 ", "576"), ("640", "1080"),
+])
+def test_valid_custom_sizes_are_accepted(qtbot, width, height) -> None:
+    dialog = make_dialog(qtbot)
+    choose_custom(dialog, width, height)
+    dialog.save_button.click()
+    assert dialog.result() == SettingsDialog.DialogCode.Accepted
+    result = dialog.result_settings()
+    assert (result.stream_width, result.stream_height) == (int(width), int(height))
+
+
+@pytest.mark.parametrize(("width", "height", "message"), [
+    ("0", "720", "Width must be between 1 and 1920"),
+    ("1921", "720", "Width must be between 1 and 1920"),
+    ("1280", "1081", "Height must be between 1 and 1080"),
+    ("1280", "-5", "Height must be a whole number"),
+    ("12.5", "720", "Width must be a whole number"),
+    ("", "720", "Width must be a whole number"),
+    ("wide", "720", "Width must be a whole number"),
+    ("1280", "7e2", "Height must be a whole number"),
+])
+def test_invalid_sizes_are_refused_with_a_message(qtbot, width, height, message) -> None:
+    dialog = make_dialog(qtbot)
+    choose_custom(dialog, width, height)
+    dialog.save_button.click()
+    assert dialog.isVisible(), "the dialog stays open"
+    assert dialog.error_label.isVisible()
+    assert message in dialog.error_label.text()
+    bad = dialog.width_edit if message.startswith("Width") else dialog.height_edit
+    assert bad.property("invalid") == "true"
+    assert dialog.result_settings() == Settings(user_id=USER_ID), "nothing was accepted"
+
+
+def test_presets_fill_the_size(qtbot) -> None:
+    dialog = make_dialog(qtbot)
+    dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findData("1920x1080"))
+    assert (dialog.width_edit.text(), dialog.height_edit.text()) == ("1920", "1080")
+    assert dialog.width_edit.isReadOnly()
+    dialog.save_button.click()
+    assert dialog.result_settings().stream_width == 1920
+
+
+def test_avatar_language_voice_and_connection_fields(qtbot) -> None:
+    dialog = make_dialog(qtbot)
+    avatars = [dialog.avatar_combo.itemText(i) for i in range(dialog.avatar_combo.count())]
+    assert avatars == ["First available", "Rebecca", "Max (no live mode)"]
+    dialog.avatar_combo.setCurrentIndex(dialog.avatar_combo.findData("a-1"))
+    dialog.language_combo.setCurrentIndex(dialog.language_combo.findData("de"))
+    dialog.voice_mode_combo.setCurrentIndex(dialog.voice_mode_combo.findData("record"))
+    dialog.sensitivity_slider.setValue(80)
+    dialog.hangover_spin.setValue(650)
+    dialog.pcm_check.setChecked(False)
+    dialog.page_mic_check.setChecked(True)
+    dialog.project_edit.setText("proj-9")
+    dialog.api_edit.setText("http://127.0.0.1:9999")
+    dialog.save_button.click()
+    result = dialog.result_settings()
+    assert (result.avatar_id, result.language, result.voice_mode) == ("a-1", "de", "record")
+    assert (result.vad_sensitivity, result.vad_hangover_ms) == (0.8, 650)
+    assert not result.stream_takes_as_pcm and result.allow_stream_page_microphone
+    assert (result.project_id, result.api_url) == ("proj-9", "http://127.0.0.1:9999")
+    assert result.user_id == USER_ID
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("project_edit", "has space", "Project id"),
+    ("api_edit", "chat.rvtr.ai", "API URL"),
+    ("ws_edit", "http://x/ws", "WebSocket URL"),
+])
+def test_bad_connection_fields_are_refused(qtbot, field, value, message) -> None:
+    dialog = make_dialog(qtbot)
+    getattr(dialog, field).setText(value)
+    dialog.save_button.click()
+    assert dialog.isVisible()
+    assert message in dialog.error_label.text()
+
+
+def test_reset_to_defaults_fills_defaults(qtbot) -> None:
+    dialog = make_dialog(qtbot, Settings(user_id=USER_ID, stream_width=640, stream_height=360,
+                                         project_id="p1"))
+    dialog.reset_button.click()
+    dialog.save_button.click()
+    assert dialog.result_settings() == Settings(user_id=USER_ID)
+
+
+def test_settings_error_has_a_user_message() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings(stream_width=0).validate()
+    assert caught.value.user_message.startswith("Width")
+
+
+# --- applying settings in the window -------------------------------------------------------
+def test_new_size_while_live_asks_and_restarts_the_session(make_app) -> None:
+    app = make_app()
+    first = app.go_live()
+    new = app.controller.settings.replace(stream_width=640, stream_height=360)
+    app.window.apply_settings(new)
+    assert app.questions == ["Restart the session?"]
+    app.qtbot.waitUntil(lambda: app.controller.session.license_id not in (None, first),
+                        timeout=30_000)
+    app.wait_session(SessionState.LIVE)
+    stream = app.controller.session.stream
+    assert stream is not None and (stream.size.width, stream.size.height) == (640, 360)
+    assert app.sim.stats()["ended"] == 1 and app.sim.stats()["live"] == 1
+    assert app.store.load().stream_width == 640, "saved for the next run too"
+
+
+def test_new_size_while_live_can_wait_for_the_next_session(make_app) -> None:
+    app = make_app()
+    first = app.go_live()
+    app.answer_questions = False
+    app.window.apply_settings(app.controller.settings.replace(stream_width=800,
+                                                              stream_height=600))
+    assert app.controller.session.license_id == first
+    assert app.controller.stream_size().width == 800
