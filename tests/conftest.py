@@ -19,3 +19,10 @@ for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
                  ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
     os.environ[var] = str(_ISOLATED_HOME / sub)
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+# QtWebEngine must be imported, and GL contexts shared, before any QApplication exists; whichever
+# test directory creates the application first.
+from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402, F401
+
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
