@@ -5,12 +5,15 @@ real-browser tests are tests/gui/test_stream_health_webrtc.py)."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ravatar_live.live import stream_monitor
+from ravatar_live.live.states import StreamStage
 from ravatar_live.live.stream_health import (
     STATS_PREFIX,
     StreamHealth,
@@ -18,6 +21,7 @@ from ravatar_live.live.stream_health import (
     codec_message,
     undecodable_codecs,
 )
+from ravatar_live.live.stream_monitor import StreamMonitor
 from ravatar_live.ui.stream_stats import format_stats
 
 
@@ -160,3 +164,33 @@ def test_overlay_rows() -> None:
     refused = format_stats(StreamStats(offered_video=("H264",), video_rejected=True))
     assert refused["Video codec"] == "H.264 offered, refused"
     assert refused["Audio level"] == "\u2014"
+
+
+def test_the_stream_monitor_ignores_probe_reports_silently(qtbot, caplog) -> None:
+    assert stream_monitor.STATS_PREFIX == STATS_PREFIX
+    monitor = StreamMonitor(start_timeout_s=30.0)
+    monitor.begin()
+    with caplog.at_level(logging.DEBUG, logger="ravatar_live.live.stream_monitor"), \
+            qtbot.assertNotEmitted(monitor.stage_changed):
+        for _ in range(5):
+            monitor.on_page_message(stats(framesDecoded=1))
+    assert caplog.records == []
+    assert monitor.stage is StreamStage.LOADING
+    with caplog.at_level(logging.DEBUG, logger="ravatar_live.live.stream_monitor"):
+        monitor.on_page_message("something-else")
+    assert [r.getMessage() for r in caplog.records] == [
+        "stream page posted an unknown message (14 chars)"]
+    monitor.reset()
+
+
+def test_the_no_frames_timeout_can_be_set_and_refuses_nonsense(health, qtbot) -> None:
+    health.set_no_frames_timeout(0.05)
+    assert health.no_frames_timeout_s == 0.05
+    with qtbot.waitSignal(health.problem, timeout=2_000) as problem:
+        health.begin()
+        health.on_page_message(stats())
+    assert problem.args[0] == "no-frames"
+    assert "0.05 seconds" in problem.args[1]
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="no-frames timeout"):
+            health.set_no_frames_timeout(bad)

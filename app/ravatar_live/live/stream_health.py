@@ -186,6 +186,13 @@ class StreamHealth(QObject):
         self.first_frame_s: float | None = None
         self.problem_kind: str | None = None
 
+    def set_no_frames_timeout(self, seconds: float) -> None:
+        """How long a connected stream may show nothing before it counts as a problem."""
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError(f"the no-frames timeout must be > 0 s, got {seconds}")
+        self.no_frames_timeout_s = seconds
+        self._watchdog.setInterval(round(seconds * 1000))
+
     @Slot()
     def begin(self) -> None:
         """A stream page is being loaded: start the first-frame clock afresh."""

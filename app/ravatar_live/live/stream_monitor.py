@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 SESSION_START = "ravatar-session-start"
 SESSION_CLOSE = "ravatar-session-close"
+# The stats probe's reports (about one a second) are StreamHealth's to read, not stages.
+# Same value as stream_health.STATS_PREFIX, not imported: that module pulls in WebEngine.
+STATS_PREFIX = "ravatar-stats "
 DEFAULT_START_TIMEOUT_S = 30.0
 
 FAILURE_MESSAGES: dict[StreamFailure, str] = {
@@ -76,7 +79,7 @@ class StreamMonitor(QObject):
             self._watchdog.stop()
             self._set_stage(StreamStage.CLOSED)
             self.session_closed.emit()
-        else:
+        elif not data.startswith(STATS_PREFIX):
             logger.debug("stream page posted an unknown message (%d chars)", len(data))
 
     @Slot()

@@ -1,4 +1,8 @@
-"""The conversation pane: user turns on the right, the avatar's on the left, notices muted."""
+"""The conversation pane: user turns on the right, the avatar's on the left, notices muted.
+
+An avatar reply that answered a measured turn carries a small latency figure in its meta line
+(how long the reply text took, and when the avatar's voice started on the stream).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ravatar_live.live.turn_latency import Turn
 
 
 class Role(StrEnum):
@@ -53,10 +59,38 @@ class _Bubble(QFrame):
             meta_parts.insert(1, "voice")
         meta = QLabel(" · ".join(meta_parts), self)
         meta.setObjectName("BubbleMeta")
+        self.latency_label = QLabel(self)
+        self.latency_label.setObjectName("BubbleLatency")
+        self.latency_label.hide()
+        meta_row = QHBoxLayout()
+        meta_row.setContentsMargins(0, 0, 0, 0)
+        meta_row.setSpacing(8)
+        if entry.role is Role.USER:
+            meta_row.addStretch(1)
+        meta_row.addWidget(meta)
+        meta_row.addWidget(self.latency_label)
+        if entry.role is not Role.USER:
+            meta_row.addStretch(1)
         layout.addWidget(text)
-        layout.addWidget(meta, 0, Qt.AlignmentFlag.AlignRight if entry.role is Role.USER
-                         else Qt.AlignmentFlag.AlignLeft)
-        self.setAccessibleName(f"{author} at {entry.when:%H:%M}: {entry.text}")
+        layout.addLayout(meta_row)
+        self._accessible = f"{author} at {entry.when:%H:%M}: {entry.text}"
+        self.setAccessibleName(self._accessible)
+
+    def set_latency(self, figure: str, summary: str) -> None:
+        self.latency_label.setText(figure)
+        self.latency_label.setToolTip(summary)
+        self.latency_label.setAccessibleName(summary)
+        self.latency_label.show()
+        self.setAccessibleName(f"{self._accessible} ({summary})")
+
+
+def latency_figure(turn: Turn) -> str:
+    """'reply 0.42 s · voice 1.31 s': the reply time, then when the avatar's voice began
+    (both from the end of the user's turn)."""
+    parts = [f"reply {turn.reply_s:.2f} s" if turn.reply_s is not None else "reply \u2014"]
+    if turn.speaking_s is not None:
+        parts.append(f"voice {turn.speaking_s:.2f} s")
+    return " · ".join(parts)
 
 
 class ConversationView(QScrollArea):
@@ -82,6 +116,8 @@ class ConversationView(QScrollArea):
         self.setWidget(body)
         self._entries: list[Entry] = []
         self._bubbles: list[_Bubble] = []
+        self._last_avatar: _Bubble | None = None
+        self._turn_bubbles: dict[int, _Bubble] = {}  # turn number -> the reply that answered it
         self.avatar_name = "Avatar"
 
     @property
@@ -90,6 +126,22 @@ class ConversationView(QScrollArea):
 
     def texts(self, role: Role | None = None) -> list[str]:
         return [e.text for e in self._entries if role is None or e.role is role]
+
+    def latency_figures(self) -> list[str]:
+        """The latency figures shown beside avatar replies, oldest first."""
+        return [b.latency_label.text() for b in self._bubbles if b.latency_label.text()]
+
+    @Slot(object)
+    def show_turn_latency(self, turn: Turn) -> None:
+        """TurnLatencyTracker.turn_updated: put the turn's figures beside the reply to it (the
+        newest avatar reply, once the reply time is known)."""
+        bubble = self._turn_bubbles.get(turn.number)
+        if bubble is None:
+            latest = self._last_avatar
+            if turn.reply_s is None or latest is None or latest in self._turn_bubbles.values():
+                return
+            bubble = self._turn_bubbles[turn.number] = latest
+        bubble.set_latency(latency_figure(turn), turn.summary())
 
     @Slot(str, str)
     def add_user_turn(self, text: str, via: str = "typed") -> None:
@@ -122,6 +174,8 @@ class ConversationView(QScrollArea):
         else:
             bubble = _Bubble(entry, "You" if entry.role is Role.USER else self.avatar_name)
             self._bubbles.append(bubble)
+            if entry.role is Role.AVATAR:
+                self._last_avatar = bubble
             self._fit(bubble)
             if entry.role is Role.USER:
                 row.addStretch(1)

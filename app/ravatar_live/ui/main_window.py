@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
@@ -21,11 +22,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -41,11 +44,14 @@ from ravatar_live.live.controller import AppController
 from ravatar_live.live.error_kinds import ErrorKind
 from ravatar_live.live.session import LiveStream
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage
+from ravatar_live.live.stream_health import StreamHealth, install_stats_probe
+from ravatar_live.live.turn_latency import TurnLatencyTracker
 from ravatar_live.settings import Settings, SettingsStore
 from ravatar_live.ui.banner import Banner, BannerKind
 from ravatar_live.ui.conversation import ConversationView
 from ravatar_live.ui.hold_key import HoldKeyFilter
 from ravatar_live.ui.settings_dialog import SettingsDialog
+from ravatar_live.ui.stream_stats import StreamProblemPresenter, StreamStatsOverlay
 from ravatar_live.ui.stream_view import StreamView
 from ravatar_live.ui.talk_bar import TalkBar
 from ravatar_live.ui.theme import MUTED, TEXT, app_icon, icon, set_variant
@@ -87,12 +93,16 @@ class StreamArea(QFrame):
         if watched is self.banner and event.type() in (QEvent.Type.Show,
                                                         QEvent.Type.LayoutRequest):
             self._place_banner()
+            # A new message's buttons are polished (and grow) only after this event, and the
+            # banner's height follows them: measure again once they have.
+            QTimer.singleShot(0, self, self._place_banner)
         return False
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._place_banner()
 
+    @Slot()
     def _place_banner(self) -> None:
         width = min(620, self.width() - 32)
         height = self.banner.heightForWidth(width)
@@ -110,10 +120,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         self.store = store
-        # Injectable for tests: no real browser or modal question box in CI.
+        # Injectable for tests: no real browser, modal question box or file dialog in CI.
         self.open_external: Callable[[str], bool] = lambda url: QDesktopServices.openUrl(
             QUrl(url))
         self.confirm: Callable[[str, str], bool] = self._ask
+        self.ask_save_path: Callable[[str], str] = self._ask_save_path
         self._close_allowed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
@@ -134,6 +145,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(960, 600))
         self._build(token_note)
         self._bind()
+        self._bind_stream_health()
         self._install_shortcuts()
         self._watch_space()
         self._refresh_controls()
@@ -182,6 +194,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.endpoint_label, 1)
         self.statusBar().addPermanentWidget(self.token_label)
         self.statusBar().setSizeGripEnabled(False)
+        self.statusBar().setContentsMargins(10, 0, 10, 0)  # not flush with the window's edge
 
     def _build_top_bar(self) -> QWidget:
         bar = QFrame(self)
@@ -286,12 +299,34 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         quit_action.triggered.connect(self.close)
-        settings_action = QAction("Settings", self)
+        settings_action = QAction(icon("settings", TEXT), "Settings…", self)
         settings_action.setShortcut(QKeySequence("Ctrl+,"))
         settings_action.triggered.connect(self.open_settings)
         self.addAction(quit_action)
         self.addAction(settings_action)
         self.quit_action = quit_action
+        self.settings_action = settings_action
+        self.export_latencies_action = QAction("Export turn latencies…", self)
+        self.export_latencies_action.setToolTip(
+            "Save how long the avatar took to answer each turn, as a CSV file")
+        self.export_latencies_action.triggered.connect(self._on_export_latencies)
+        self._build_gear_menu()
+
+    def _build_gear_menu(self) -> None:
+        """The gear opens a small menu: settings, the stream statistics overlay, the export."""
+        menu = QMenu(self.settings_button)
+        menu.setObjectName("GearMenu")
+        menu.addAction(self.settings_action)
+        menu.addSeparator()
+        menu.addAction(self.stats_action)
+        menu.addAction(self.export_latencies_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        self.gear_menu = menu
+        self.settings_button.setMenu(menu)
+        self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.settings_button.setToolTip("Settings, stream statistics, export (Ctrl+,)")
+        self.settings_button.setAccessibleName("Settings and tools")
 
     # ------------------------------------------------------------------ binding
     def _bind(self) -> None:
@@ -328,13 +363,50 @@ class MainWindow(QMainWindow):
         self.talk_bar.set_hands_free(c.voice.hands_free)
 
         self.session_button.clicked.connect(self._on_session_button)
-        self.settings_button.clicked.connect(self.open_settings)
         self.send_button.clicked.connect(self.send_message)
         self.message_edit.returnPressed.connect(self.send_message)
         self.message_edit.textChanged.connect(self._refresh_controls)
         self.avatar_combo.activated.connect(self._on_avatar_picked)
         self.language_combo.activated.connect(self._on_language_picked)
         self._fill_microphones()
+
+    def _bind_stream_health(self) -> None:
+        """Stream figures (codec, frames, first frame), per-turn latency, and the codec /
+        no-frames problems on the banner with an "Open in browser" offer."""
+        c = self.controller
+        install_stats_probe(self.stream_view.stream_page.profile())
+        self.stream_health = StreamHealth(parent=self)
+        self.turns = TurnLatencyTracker(parent=self)
+        self.stats_overlay = StreamStatsOverlay(self.stream_area)
+        self.stats_overlay.keep_clear_of(self.banner)
+        self.stats_action = self.stats_overlay.toggle_action()
+        self.addAction(self.stats_action)  # Ctrl+Shift+S works with the menu closed
+        self.stream_problems = StreamProblemPresenter(self.stream_health, self.banner,
+                                                      self.open_stream_in_browser, parent=self)
+        self.stream_view.page_message.connect(self.stream_health.on_page_message)
+        self.stream_health.stats_updated.connect(self.stats_overlay.show_stats)
+        self.stream_health.first_frame.connect(self.stats_overlay.show_first_frame)
+        self.stream_health.avatar_audio_started.connect(self.turns.on_avatar_audio_started)
+        # After the conversation's own slots (bound in _bind): a reply's figure needs its bubble.
+        c.chat.user_turn.connect(self.turns.on_user_turn)
+        c.chat.avatar_turn.connect(self.turns.on_avatar_turn)
+        c.voice.take_sent.connect(self.turns.on_take_sent)
+        self.turns.turn_updated.connect(self.stats_overlay.show_turn)
+        self.turns.turn_updated.connect(self.conversation.show_turn_latency)
+        c.session.stream_ready.connect(self._on_stream_health_begin)
+        c.session.ended.connect(self._on_stream_health_over)
+        c.session.failed.connect(self._on_stream_health_over)
+        c.stream.session_closed.connect(self._on_stream_health_over)
+
+    @Slot()
+    def _on_stream_health_begin(self) -> None:
+        self.stats_overlay.clear()
+        self.stream_health.begin()
+
+    @Slot()
+    def _on_stream_health_over(self) -> None:
+        self.stream_health.reset()
+        self.stats_overlay.clear()
 
     # ------------------------------------------------------------------ state -> controls
     @Slot()
@@ -599,6 +671,7 @@ class MainWindow(QMainWindow):
             return
         self.stream_view.show_direct(stream.url)
         self.controller.stream.begin()
+        self._on_stream_health_begin()
 
     @Slot()
     def open_stream_in_browser(self) -> None:
@@ -658,6 +731,38 @@ class MainWindow(QMainWindow):
             self.talk_bar.set_devices(devices, self.controller.settings.microphone_id)
         else:
             self.talk_bar.set_no_microphone()
+
+    # ------------------------------------------------------------------ turn latencies
+    @Slot()
+    def _on_export_latencies(self) -> None:
+        path = self.ask_save_path("turn-latencies.csv")
+        if path:
+            self.export_turn_latencies(path)
+
+    def export_turn_latencies(self, path: str | Path) -> bool:
+        """Save the turn latencies as CSV to `path`; a failure is shown, not raised."""
+        target = Path(path)
+        try:
+            self.turns.export_csv(target)
+        except OSError as exc:
+            logger.warning("exporting turn latencies failed: %s", exc.strerror or exc)
+            self.banner.show_message(
+                BannerKind.ERROR, "Turn latencies not saved",
+                f"Could not write {target.name}: {exc.strerror or exc}. "
+                "Choose another folder and try again.",
+                actions=(("Try again", self._on_export_latencies),))
+            return False
+        count = len(self.turns.log.turns)
+        self.banner.show_message(
+            BannerKind.INFO, "Turn latencies saved",
+            f"{count} turn{'s' if count != 1 else ''} written to {target}.")
+        return True
+
+    def _ask_save_path(self, suggested: str) -> str:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export turn latencies", str(Path.home() / suggested),
+            "CSV files (*.csv);;All files (*)")
+        return path
 
     # ------------------------------------------------------------------ settings
     @Slot()

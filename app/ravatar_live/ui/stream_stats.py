@@ -1,9 +1,10 @@
 """The stream statistics overlay (like Pixel Streaming's stats panel) and the stream problem
 banner with its "Open in browser" offer.
 
-`StreamStatsOverlay` is a small translucent panel that floats in the bottom-right corner of its
-parent (the stream area) and is toggled by `toggle_action()` (Ctrl+Shift+S); it shows what it is
-given: bind `StreamHealth.stats_updated -> show_stats`, `first_frame -> show_first_frame`,
+`StreamStatsOverlay` is a small translucent panel that floats in the top-right corner of its
+parent (the stream area), below the banner when one is shown (`keep_clear_of`), and is toggled
+by `toggle_action()` (Ctrl+Shift+S); it shows what it is given: bind
+`StreamHealth.stats_updated -> show_stats`, `first_frame -> show_first_frame`,
 `TurnLatencyTracker.turn_updated -> show_turn`. `StreamProblemPresenter` puts StreamHealth's
 problems on the window's Banner with an "Open in browser" action.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
@@ -62,7 +63,7 @@ def format_stats(stats: StreamStats) -> dict[str, str]:
 
 
 class StreamStatsOverlay(QFrame):
-    """A toggleable panel of stream figures over the stream's bottom-right corner."""
+    """A toggleable panel of stream figures over the stream's top-right corner."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
@@ -93,8 +94,14 @@ class StreamStatsOverlay(QFrame):
             grid.addWidget(value, row, 1)
             self._values[name] = value
         self._action: QAction | None = None
+        self._clear_of: QWidget | None = None
         parent.installEventFilter(self)
         self.hide()
+
+    def keep_clear_of(self, widget: QWidget) -> None:
+        """Stay below `widget` (the banner over the stream's top edge) while it is shown."""
+        self._clear_of = widget
+        widget.installEventFilter(self)
 
     # --- for the window and for tests --------------------------------------------------------
     def values(self) -> dict[str, str]:
@@ -155,7 +162,10 @@ class StreamStatsOverlay(QFrame):
 
     # --- placement ---------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+        parent_resized = watched is self.parentWidget() and event.type() == QEvent.Type.Resize
+        banner_moved = watched is self._clear_of and self.isVisible() and event.type() in (
+            QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.Move, QEvent.Type.Resize)
+        if parent_resized or banner_moved:
             self._place()
         return False
 
@@ -169,9 +179,15 @@ class StreamStatsOverlay(QFrame):
         if parent is None:
             return
         self.adjustSize()
-        # Bottom-right: the top edge belongs to the banner, the top-left to the avatar's name.
-        self.move(max(0, parent.width() - self.width() - MARGIN),
-                  max(0, parent.height() - self.height() - MARGIN))
+        # Top-right: the top-left belongs to the avatar's name, the bottom to its captions and
+        # body; the banner (top centre) pushes the panel down while it is shown.
+        x = max(0, parent.width() - self.width() - MARGIN)
+        y = MARGIN
+        clear_of = self._clear_of
+        if clear_of is not None and clear_of.isVisible() and \
+                clear_of.geometry().intersects(QRect(x, y, self.width(), self.height())):
+            y = clear_of.geometry().bottom() + 1 + MARGIN // 2
+        self.move(x, max(0, min(y, parent.height() - self.height() - MARGIN)))
         self.raise_()
 
 

@@ -38,6 +38,14 @@
 
   function now() { return performance.now() / 1000; }
 
+  // A reply to speech starts with ">transcript" and a blank line: those are the user's words,
+  // so the avatar captions only what follows (as its voice says only that).
+  function ownWords(text) {
+    if (text.charAt(0) !== ">") { return text; }
+    var cut = text.indexOf("\n\n");
+    return cut < 0 ? "" : text.slice(cut + 2).replace(/^\s+/, "");
+  }
+
   // --- drawing -------------------------------------------------------------------------------
   function roundRect(x, y, w, h, r) {
     ctx.beginPath();
@@ -335,7 +343,7 @@
       } else if (ev.event === "thinking") {
         mode = "thinking";
       } else if (ev.event === "speaking") {
-        caption = ev.text || "";
+        caption = ownWords(ev.text || "");
         speakStart = now();
         speakUntil = speakStart + (ev.duration_s || 2);
         mode = "speaking";
