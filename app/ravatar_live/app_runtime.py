@@ -22,7 +22,7 @@ from ravatar_live.cli import CliOptions, apply_overrides
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.voice_service import voice_settings_from
-from ravatar_live.settings import SettingsStore
+from ravatar_live.settings import SettingsError, SettingsStore
 from ravatar_live.token_store import TokenStore
 from ravatar_live.ui.main_window import MainWindow
 
@@ -64,7 +64,13 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
     loop = asyncio.get_running_loop()
     store = SettingsStore(options.settings_path)
     saved = store.ensure_user_id(store.load())
-    settings = apply_overrides(saved, options)
+    notices = list(store.notices)
+    try:
+        settings = apply_overrides(saved, options)
+    except SettingsError as exc:  # a command-line value the model refuses: say so, run anyway
+        logger.warning("command-line settings ignored: %s", exc.user_message)
+        notices.append(f"A command-line option was ignored: {exc.user_message}")
+        settings = saved
     tokens = TokenStore()
     voice = VoiceController(default_capture(), voice_settings_from(settings), loop=loop)
     controller = AppController(settings, voice, force_demo=options.demo,
@@ -86,6 +92,8 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
     hooks = _ExitHooks(app, window)
     _install_signal_handlers(loop, hooks)
     window.show()
+    for notice in notices:
+        controller.chat.tell(notice)
     logger.info("startup complete")
 
     if options.exit_after_s is not None:

@@ -34,6 +34,25 @@ _TAKE_DEFAULTS: Final = TakeSettings()
 
 _PROJECT_ID_RE: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 _USER_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_LANGUAGE_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,35}")  # BCP 47-ish codes: en, en-US, zh_Hans
+_AVATAR_ID_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+MAX_DEVICE_ID_CHARS: Final = 1024
+FIELD_LABELS: Final = {
+    "api_url": "API URL", "ws_url": "WebSocket URL", "project_id": "project id",
+    "user_id": "user id", "avatar_id": "avatar", "language": "language",
+    "stream_width": "stream width", "stream_height": "stream height",
+    "voice_mode": "voice mode", "vad_sensitivity": "hands-free sensitivity",
+    "vad_hangover_ms": "hands-free pause length", "microphone_id": "microphone",
+    "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
+        "stream page microphone",
+}
+
+
+def settings_notice(reset_fields: list[str]) -> str:
+    """Plain words telling the user which settings were unreadable and reset."""
+    names = ", ".join(FIELD_LABELS.get(name, name.replace("_", " ")) for name in reset_fields)
+    return (f"Some saved settings could not be used and were reset to their defaults: {names}. "
+            "Check them in Settings.")
 
 
 class SettingsError(ValueError):
@@ -87,6 +106,12 @@ class Settings:
             raise SettingsError("Hands-free sensitivity must be between 0 and 1.")
         if not 100 <= self.vad_hangover_ms <= 3000:
             raise SettingsError("Hands-free pause length must be between 100 and 3000 ms.")
+        if not _LANGUAGE_RE.fullmatch(self.language):
+            raise SettingsError("Language must be a language code such as en or en-US.")
+        if self.avatar_id and not _AVATAR_ID_RE.fullmatch(self.avatar_id):
+            raise SettingsError("Avatar must be an avatar id from the RAVATAR service.")
+        if len(self.microphone_id) > MAX_DEVICE_ID_CHARS or "\x00" in self.microphone_id:
+            raise SettingsError("Microphone must be a device id from this computer.")
         return self
 
 
@@ -174,27 +199,42 @@ class SettingsStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_settings_path()
         self._qsettings = QSettings(str(self.path), QSettings.Format.IniFormat)
+        #: Plain-words notices from the last load() (a value reset, an unreadable file); the
+        #: app shows them so a reset never goes unnoticed.
+        self.notices: list[str] = []
 
     def load(self) -> Settings:
         defaults = Settings()
         values: dict[str, object] = {}
+        unreadable: list[str] = []
         qs = self._qsettings
         qs.sync()
+        self.notices = []
+        if qs.status() is not QSettings.Status.NoError:
+            logger.warning("settings: %s could not be read (%s); using defaults", self.path,
+                           qs.status().name)
+            self.notices.append("The settings file could not be read, so the defaults are used "
+                                "for this run.")
         for field in fields(Settings):
             if not qs.contains(field.name):
                 continue
             default = getattr(defaults, field.name)
             try:
                 values[field.name] = _coerce(qs.value(field.name), default)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 logger.warning("settings: unreadable value for %s, using the default", field.name)
+                unreadable.append(field.name)
         settings = dataclasses.replace(defaults, **values)  # type: ignore[arg-type]
         try:
-            return settings.validate()
+            result = settings.validate()
+            reset: list[str] = []
         except SettingsError as exc:
             # A bad value in the file must not stop the app; drop back to defaults per field.
             logger.warning("settings: %s Falling back to defaults for invalid values.", exc)
-            return self._repair(settings)
+            result, reset = self._repair(settings)
+        if unreadable or reset:
+            self.notices.append(settings_notice(unreadable + reset))
+        return result
 
     def save(self, settings: Settings) -> None:
         settings.validate()
@@ -223,20 +263,24 @@ class SettingsStore:
         return updated
 
     @staticmethod
-    def _repair(settings: Settings) -> Settings:
-        """Reset exactly the fields that are invalid on their own, keep the rest."""
+    def _repair(settings: Settings) -> tuple[Settings, list[str]]:
+        """Reset exactly the fields that are invalid on their own, keep the rest; the result
+        and the names of the fields reset."""
         defaults = Settings()
         keep: dict[str, object] = {}
+        reset: list[str] = []
         for field in fields(Settings):
             value = getattr(settings, field.name)
             try:
                 dataclasses.replace(defaults, **{field.name: value}).validate()
             except SettingsError:
                 logger.warning("settings: resetting %s to its default", field.name)
+                reset.append(field.name)
                 continue
             keep[field.name] = value
         repaired = dataclasses.replace(defaults, **keep)  # type: ignore[arg-type]
         try:
-            return repaired.validate()
+            return repaired.validate(), reset
         except SettingsError:
-            return dataclasses.replace(defaults, user_id=settings.user_id)
+            everything = [f.name for f in fields(Settings) if f.name != "user_id"]
+            return dataclasses.replace(defaults, user_id=settings.user_id), everything

@@ -2,23 +2,27 @@
 
 Owns: ServiceConnection (HTTP, REST client, chat socket, demo simulator), LiveSession (licenses),
 ChatService (turns), VoiceService (microphone), StreamMonitor (stream page stages). It decides
-what follows what: connect at launch, start a session on request, open the microphone while live,
-end the license when the stream closes or the app shuts down.
+what follows what: connect at launch (ending licenses a previous run left open, and saying so),
+start a session on request, open the microphone while live, end the license when the stream
+closes or the app shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
+from typing import Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ravatar_live.api.errors import RavatarError
+from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import ConnectionInfo, StreamSize
+from ravatar_live.api.reconnect import BackoffPolicy
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.live.chat import ChatService
-from ravatar_live.live.connection import ServiceConnection
+from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.session import LiveSession
 from ravatar_live.live.states import ConnectionState, SessionState
@@ -29,6 +33,12 @@ from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.token_store import TokenStore
 
 logger = logging.getLogger(__name__)
+
+#: A journaled license older than this has long been reclaimed by the service's idle timeout.
+STALE_LICENSE_S: Final = 24 * 3600.0
+LEFTOVER_END_TIMEOUT_S: Final = 3.0
+STREAM_CLOSED_NOTICE: Final = ("The avatar's stream ended, so the live session was ended too. "
+                               "Press Start session to talk again.")
 
 
 class AppController(QObject):
@@ -41,6 +51,8 @@ class AppController(QObject):
                  retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
                  end_timeout_s: float = 2.0, stream_start_timeout_s: float = 30.0,
                  token_store: TokenStore | None = None,
+                 chat_heartbeat_s: float = CHAT_HEARTBEAT_S,
+                 chat_backoff: BackoffPolicy | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
@@ -48,7 +60,8 @@ class AppController(QObject):
         self.journal = journal
         self.connection = ServiceConnection(simulator_config=simulator_config,
                                             retry_delays=retry_delays, token_store=token_store,
-                                            parent=self)
+                                            chat_heartbeat_s=chat_heartbeat_s,
+                                            chat_backoff=chat_backoff, parent=self)
         self.session = LiveSession(self.connection, self.ensure_connected, journal=journal,
                                    end_timeout_s=end_timeout_s, parent=self)
         self.chat = ChatService(self.connection, self.session, parent=self)
@@ -62,7 +75,9 @@ class AppController(QObject):
         self.connection.connected.connect(self._on_connected)
         self.session.state_changed.connect(self._on_session_state)
         self.session.stream_ready.connect(self._on_stream_ready)
+        self.session.late_end.connect(self._on_late_end)
         self.stream.session_closed.connect(self._on_stream_closed)
+        self.connection.link_restored.connect(self._on_link_restored)
 
     # --- properties --------------------------------------------------------------------------
     @property
@@ -105,27 +120,68 @@ class AppController(QObject):
             self.start_session()
 
     async def reconnect(self) -> bool:
-        """Apply new connection settings: end any session, then connect afresh."""
+        """Connect afresh (new connection settings, "Try again", "Sign in again"): end any
+        session first. When only the chat link is down for the same service, the session is
+        kept and the link just retries now."""
+        if self._same_service() and self.connection.retry_link_now():
+            return True
         await self.session.end()
         self.voice.deactivate()
         self._connect_task = None
         return await self.ensure_connected()
 
+    def _same_service(self) -> bool:
+        endpoint = self.connection.endpoint
+        if endpoint is None:
+            return False
+        if self.demo:
+            return endpoint.demo
+        return endpoint == Endpoint.from_settings(self._settings)
+
     async def _end_leftover_licenses(self) -> None:
-        """End licenses a previous run could not (crash, power loss), for this same service."""
+        """End licenses a previous run could not (crash, kill, power loss) for this same service,
+        and tell the user. One that cannot be ended now stays journaled and is retried in the
+        background."""
         endpoint, client = self.connection.endpoint, self.connection.client
         if self.journal is None or endpoint is None or client is None or endpoint.demo:
             return
+        ended = pending = 0
+        now = time.time()
         for entry in self.journal.for_service(endpoint.api_url):
+            if entry.license_id in self.session.pending_ends:
+                continue
+            if now - entry.started_at > STALE_LICENSE_S:
+                logger.info("forgetting live session %s: journaled over a day ago, long expired",
+                            entry.license_id)
+                self.journal.remove(entry.license_id)
+                continue
             try:
-                async with asyncio.timeout(3.0):
+                async with asyncio.timeout(LEFTOVER_END_TIMEOUT_S):
                     await client.end_live_session(entry.license_id, retry=False)
+            except InvalidRequestError as exc:
+                logger.warning("the service refused to end left-over live session %s: %s",
+                               entry.license_id, exc)
+            except (RavatarError, TimeoutError) as exc:
+                logger.warning("could not end left-over live session %s yet: %s",
+                               entry.license_id, exc)
+                self.session.retry_end_later(entry.license_id)
+                pending += 1
+                continue
+            else:
+                ended += 1
                 logger.info("ended live session %s left over from a previous run",
                             entry.license_id)
-            except (RavatarError, TimeoutError) as exc:
-                logger.warning("could not end left-over live session %s: %s",
-                               entry.license_id, exc)
             self.journal.remove(entry.license_id)
+        logger.info("license journal checked: %d left-over session(s) ended, %d pending",
+                    ended, pending)
+        if ended:
+            self.chat.tell(
+                f"The app ended {ended} live session{'s' if ended != 1 else ''} left open when "
+                "it last closed unexpectedly, so no avatar stays reserved.")
+        if pending:
+            self.chat.tell(
+                f"{pending} live session{'s' if pending != 1 else ''} left open when the app "
+                "last closed could not be ended yet; the app keeps trying.")
 
     # --- the session -------------------------------------------------------------------------
     def stream_size(self) -> StreamSize:
@@ -154,10 +210,12 @@ class AppController(QObject):
         """Everything the close path needs: mic off, license ended (bounded), links closed.
         Returns whether the license end was acknowledged (True when there was none)."""
         self._shutting_down = True
+        logger.info("shutting down (session %s)", self.session.state.value)
         self.voice.close()
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
         ended = await self.session.end()
+        await self.session.flush_pending_ends()
         for task in list(self._tasks):
             task.cancel()
         await self.connection.close()
@@ -229,9 +287,20 @@ class AppController(QObject):
 
     @Slot()
     def _on_stream_closed(self) -> None:
-        # The page says the stream is over (or the token was refused): let the license go too.
-        if self.session.state is SessionState.LIVE:
+        # The page says the stream is over (or the token was refused): let the license go too,
+        # and say why the session ended (the Start button offers a new one).
+        if self.session.state is SessionState.LIVE and not self._shutting_down:
+            logger.info("the stream page closed the stream: ending the live session")
+            self.chat.tell(STREAM_CLOSED_NOTICE)
             self.end_session()
+
+    @Slot(str)
+    def _on_late_end(self, _license_id: str) -> None:
+        self.chat.tell("The service has now confirmed the end of the earlier live session.")
+
+    @Slot()
+    def _on_link_restored(self) -> None:
+        self.chat.tell("The chat connection is back.")
 
     def _spawn(self, coro: Coroutine[object, object, object]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

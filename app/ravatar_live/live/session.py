@@ -3,6 +3,18 @@
 `LiveSession` asks for a license (retrying 503/504 with a countdown the window shows, cancellable),
 hands the stream URL (token appended) to whoever shows it, and always ends the license: `end()` is
 bounded (about 2 s) so closing the app never hangs, and concurrent calls share one request.
+
+Never leak a license:
+- It is journaled the moment /startLiveSession answers, and crossed out only when
+  /endLiveSession is acknowledged.
+- A start cancelled while its request is on the wire is not forgotten: the answer is awaited in the
+  background (bounded) and the license it brings is ended at once. Cancelling during a back-off
+  wait stops at once (nothing is on the wire).
+- An end that fails (network down, 5xx) is retried with back-off while the app runs
+  (`END_RETRY_DELAYS_S`); `flush_pending_ends()` gives it one last bounded try at exit, after
+  which it stays journaled for the next launch.
+- A stream URL that would be mixed content (http:// under an https:// API) is refused, and its
+  license ended.
 """
 
 from __future__ import annotations
@@ -12,11 +24,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
-from ravatar_live.api.errors import RavatarError
-from ravatar_live.api.models import StreamSize
+from ravatar_live.api.errors import InvalidRequestError, RavatarError
+from ravatar_live.api.models import LiveSessionInfo, StreamSize
+from ravatar_live.api.rest import RavatarClient
 from ravatar_live.api.urls import stream_url_with_token
 from ravatar_live.live.connection import ServiceConnection
 from ravatar_live.live.emergency_end import end_license_blocking
@@ -27,6 +42,25 @@ from ravatar_live.live.states import ConnectionState, SessionState
 logger = logging.getLogger(__name__)
 
 DEFAULT_END_TIMEOUT_S = 2.0
+#: Waits between further tries of an /endLiveSession that failed; the last one repeats.
+END_RETRY_DELAYS_S: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
+
+
+def mixed_content_problem(api_url: str, stream_url: str) -> str | None:
+    """Why a stream URL must not be shown under this API, in words; None when it is fine."""
+    try:
+        api_scheme = urlsplit(api_url).scheme.lower()
+        stream_scheme = urlsplit(stream_url).scheme.lower()
+    except ValueError:
+        return "The service sent a stream address the app cannot read."
+    if stream_scheme not in ("http", "https"):
+        return "The service sent a stream address that is not a web page."
+    if api_scheme == "https" and stream_scheme == "http":
+        return ("The avatar stream is offered over plain http:// while the RAVATAR service "
+                "uses https://. Showing it would mix secure and insecure content and send your "
+                "sign-in token unencrypted, so the app refused it (mixed content). Ask the "
+                "service operator to serve the stream over https://.")
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,6 +81,7 @@ class LiveSession(QObject):
     failed = Signal(str, str)  # ErrorKind value, plain-words message
     stream_ready = Signal(object)  # LiveStream
     ended = Signal(str, bool)  # license id, True when the server acknowledged the end
+    late_end = Signal(str)  # license id whose end was acknowledged only after retries
 
     def __init__(self, connection: ServiceConnection,
                  ensure_connected: Callable[[], Awaitable[bool]], *,
@@ -63,6 +98,13 @@ class LiveSession(QObject):
         self._token: str | None = None  # kept in memory only, for the emergency end
         self._start_task: asyncio.Task[bool] | None = None
         self._end_task: asyncio.Task[bool] | None = None
+        # A start request abandoned on the wire, and the task that ends what it brings.
+        self._orphans: set[asyncio.Task[None]] = set()
+        self._retry_until: float | None = None  # a 503/504 back-off wait ends then (loop clock)
+        self._abandoned = False  # the current start was cancelled: no further retries
+        # license id -> the task retrying its /endLiveSession in the background
+        self._pending_ends: dict[str, asyncio.Task[None]] = {}
+        self.end_retry_delays_s: tuple[float, ...] = END_RETRY_DELAYS_S
 
     @property
     def state(self) -> SessionState:
@@ -75,6 +117,11 @@ class LiveSession(QObject):
     @property
     def license_id(self) -> str | None:
         return self._stream.license_id if self._stream else None
+
+    @property
+    def pending_ends(self) -> list[str]:
+        """Licenses whose end was not acknowledged yet and is being retried."""
+        return list(self._pending_ends)
 
     # --- starting ----------------------------------------------------------------------------
     def request_start(self, avatar_id: str, size: StreamSize) -> asyncio.Task[bool] | None:
@@ -110,7 +157,13 @@ class LiveSession(QObject):
                 self._fail(ErrorKind.UNREACHABLE, "Not connected to the RAVATAR service.")
                 return False
             self._set_state(SessionState.STARTING)
-            info = await client.start_live_session(avatar_id, size, on_retry=self._on_retry)
+            info = await self._request_license(client, avatar_id, size)
+            problem = mixed_content_problem(client.api_url, info.streaming_url)
+            if problem is not None:
+                logger.warning("refused the stream of %s: mixed content", info.license_id)
+                await self._end_license(info.license_id, self._end_timeout_s)
+                self._fail(ErrorKind.STREAM, problem)
+                return False
             token = await client.token()
             url = stream_url_with_token(info.streaming_url, token)
         except asyncio.CancelledError:
@@ -124,15 +177,65 @@ class LiveSession(QObject):
             return False
         self._token = token
         self._stream = LiveStream(info.license_id, url, size)
-        endpoint = self._connection.endpoint
-        if self._journal is not None and endpoint is not None and not endpoint.demo:
-            self._journal.add(info.license_id, endpoint.api_url)
         self._set_state(SessionState.LIVE)
         self.stream_ready.emit(self._stream)
         return True
 
+    async def _request_license(self, client: RavatarClient, avatar_id: str,
+                               size: StreamSize) -> LiveSessionInfo:
+        """/startLiveSession, journaled the moment it answers. If this is cancelled while the
+        request is on the wire, the server may still hand out a license: the request is left
+        to finish and that license is ended (see `_settle_orphan`)."""
+        loop = asyncio.get_running_loop()
+        self._retry_until = None
+        self._abandoned = False
+        request = loop.create_task(client.start_live_session(avatar_id, size,
+                                                             on_retry=self._on_retry))
+        request.add_done_callback(self._journal_new_license)
+        try:
+            return await asyncio.shield(request)
+        except asyncio.CancelledError:
+            if not request.done():
+                self._abandoned = True
+                if self._retry_until is not None and loop.time() < self._retry_until:
+                    request.cancel()  # waiting out a back-off: nothing is on the wire
+                else:
+                    self._track(self._orphans, loop.create_task(self._settle_orphan(request)))
+            raise
+
+    def _journal_new_license(self, request: asyncio.Task[LiveSessionInfo]) -> None:
+        # A done-callback, registered first: the license is on disk before the caller resumes.
+        if request.cancelled() or request.exception() is not None:
+            return
+        endpoint = self._connection.endpoint
+        if self._journal is not None and endpoint is not None and not endpoint.demo:
+            self._journal.add(request.result().license_id, endpoint.api_url)
+
+    async def _settle_orphan(self, request: asyncio.Task[LiveSessionInfo]) -> None:
+        try:
+            async with asyncio.timeout(self._end_timeout_s):
+                info = await request
+        except (TimeoutError, asyncio.CancelledError):
+            request.cancel()
+            logger.warning("an abandoned live session request did not finish in time")
+            return
+        except Exception as exc:
+            logger.info("the abandoned live session request failed: %s", exc)
+            return
+        logger.info("live session %s arrived after starting was cancelled: ending it",
+                    info.license_id)
+        await self._end_license(info.license_id, self._end_timeout_s)
+
     def _on_retry(self, attempt: int, delay_s: float, error: RavatarError) -> None:
+        if self._abandoned:
+            raise asyncio.CancelledError  # the user cancelled: no further attempt
+        self._retry_until = asyncio.get_running_loop().time() + delay_s
         self.retry_scheduled.emit(attempt, delay_s, error.user_message)
+
+    @staticmethod
+    def _track(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     # --- ending ------------------------------------------------------------------------------
     async def end(self, timeout_s: float | None = None) -> bool:
@@ -143,6 +246,8 @@ class LiveSession(QObject):
             self._start_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._start_task
+        if self._orphans:
+            await asyncio.wait(set(self._orphans), timeout=2 * self._end_timeout_s)
         if self._end_task is None:
             if self._stream is None:
                 return True
@@ -152,29 +257,81 @@ class LiveSession(QObject):
 
     async def _end(self, stream: LiveStream, timeout_s: float) -> bool:
         self._set_state(SessionState.ENDING)
-        client = self._connection.client
-        acknowledged = False
-        try:
-            if client is None:
-                raise RuntimeError("no client")
-            async with asyncio.timeout(timeout_s):
-                await client.end_live_session(stream.license_id, retry=False)
-            acknowledged = True
-        except TimeoutError:
-            logger.warning("ending live session %s: no answer within %.1f s",
-                           stream.license_id, timeout_s)
-        except Exception as exc:
-            logger.warning("ending live session %s failed: %s", stream.license_id, exc)
-        if acknowledged:
-            logger.info("live session ended")
-            if self._journal is not None:
-                self._journal.remove(stream.license_id)
+        acknowledged = await self._end_license(stream.license_id, timeout_s)
         self._stream = None
         self._token = None
         self._end_task = None
         self._set_state(SessionState.ENDED)
         self.ended.emit(stream.license_id, acknowledged)
         return acknowledged
+
+    async def _end_license(self, license_id: str, timeout_s: float) -> bool:
+        """One bounded /endLiveSession; on success the journal entry goes, on failure the end
+        is retried in the background. True when acknowledged."""
+        if await self._try_end(license_id, timeout_s):
+            return True
+        self.retry_end_later(license_id)
+        return False
+
+    async def _try_end(self, license_id: str, timeout_s: float) -> bool:
+        client = self._connection.client
+        try:
+            if client is None:
+                raise RuntimeError("no client")
+            async with asyncio.timeout(timeout_s):
+                await client.end_live_session(license_id, retry=False)
+        except TimeoutError:
+            logger.warning("ending live session %s: no answer within %.1f s",
+                           license_id, timeout_s)
+            return False
+        except InvalidRequestError as exc:
+            # The service refuses this license id for good; retrying cannot change that.
+            logger.warning("ending live session %s was refused: %s", license_id, exc)
+        except Exception as exc:
+            logger.warning("ending live session %s failed: %s", license_id, exc)
+            return False
+        logger.info("live session ended")
+        if self._journal is not None:
+            self._journal.remove(license_id)
+        return True
+
+    def retry_end_later(self, license_id: str) -> None:
+        """Keep trying to end `license_id` with back-off until acknowledged (it stays journaled
+        meanwhile). Also used for licenses left over from a previous run."""
+        if license_id in self._pending_ends:
+            return
+        task = asyncio.get_running_loop().create_task(self._retry_end(license_id))
+        self._pending_ends[license_id] = task
+        task.add_done_callback(lambda _t: self._pending_ends.pop(license_id, None))
+
+    async def _retry_end(self, license_id: str) -> None:
+        attempt = 0
+        while True:
+            delay = self.end_retry_delays_s[min(attempt, len(self.end_retry_delays_s) - 1)]
+            attempt += 1
+            logger.info("ending live session %s again in %.0f s (try %d)", license_id, delay,
+                        attempt + 1)
+            await asyncio.sleep(delay)
+            if await self._try_end(license_id, max(self._end_timeout_s, 5.0)):
+                self.late_end.emit(license_id)
+                return
+
+    async def flush_pending_ends(self, timeout_s: float | None = None) -> list[str]:
+        """At exit: stop the background retries and give each pending end one last bounded
+        try, all at once. Returns the licenses still not ended (they stay journaled)."""
+        pending = list(self._pending_ends)
+        for task in list(self._pending_ends.values()):
+            task.cancel()
+        self._pending_ends.clear()
+        if not pending:
+            return []
+        limit = self._end_timeout_s if timeout_s is None else timeout_s
+        results = await asyncio.gather(*(self._try_end(lid, limit) for lid in pending))
+        left = [lid for lid, ok in zip(pending, results, strict=True) if not ok]
+        if left:
+            logger.warning("%d live session(s) could not be ended before exit; they stay in "
+                           "the journal and are ended at the next launch", len(left))
+        return left
 
     def end_blocking(self, timeout_s: float | None = None) -> bool:
         """Synchronous last resort when the event loop cannot run any more (log-out, quit)."""

@@ -1,7 +1,8 @@
 """Qt face of the audio layer's VoiceController: signals for the widgets, takes to the chat.
 
 The controller's callbacks already run on the loop (GUI) thread, so they are re-emitted as Qt
-signals directly. PCM chunks and finished takes go straight to the ChatService.
+signals directly. PCM chunks and finished takes go straight to the ChatService, bracketed by
+begin_take / end_take so a take cut by a dropped connection is resent whole after the reconnect.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class VoiceService(QObject):
         self._manual_mode: VoiceMode = "push-to-talk"
         controller.on_level.connect(self._on_level)
         controller.on_state.connect(self._on_state)
-        controller.on_take_started.connect(self.take_started.emit)
+        controller.on_take_started.connect(self._on_take_started)
         controller.on_pcm_chunk.connect(chat.send_pcm_chunk)
         controller.on_take_finished.connect(self._on_take_finished)
         controller.on_error.connect(self._on_error)
@@ -136,7 +137,13 @@ class VoiceService(QObject):
     def _on_state(self, state: VoiceState) -> None:
         self.state_changed.emit(state)
 
+    def _on_take_started(self) -> None:
+        logger.info("voice take started")
+        self._chat.begin_take()
+        self.take_started.emit()
+
     def _on_take_finished(self, wav: bytes, push_to_talk: bool, streamed: bool) -> None:
+        self._chat.end_take()
         if not streamed:
             self._chat.send_wav(wav, push_to_talk)
         self.take_sent.emit(streamed)

@@ -1,5 +1,6 @@
 """Admin routes for tests and the CLI (no auth; the simulator is a local tool):
-GET /admin/stats, POST|GET|DELETE /admin/faults, POST /admin/revoke-tokens, GET /admin/utterances.
+GET /admin/stats, POST|GET|DELETE /admin/faults, POST /admin/revoke-tokens, GET /admin/utterances,
+POST /admin/drop-chat, POST /admin/stall-chat ({"stalled": bool}), GET /admin/hostile.
 """
 
 from __future__ import annotations
@@ -21,20 +22,20 @@ async def get_stats(request: web.Request) -> web.Response:
 
 async def post_fault(request: web.Request) -> web.Response:
     """Inject a fault: {"route", "status"?, "count"? (default 1, null = forever), "delay_s"?,
-    "body"? ("truncated" | "non_json")}."""
+    "answer_delay_s"?, "body"? ("truncated" | "non_json")}."""
     try:
         spec: Any = json.loads(await request.text() or "null")
     except json.JSONDecodeError as exc:
         raise json_body_error("body must be a JSON object describing the fault") from exc
     if not isinstance(spec, dict):
         raise json_body_error("body must be a JSON object describing the fault")
-    unknown = set(spec) - {"route", "status", "count", "delay_s", "body"}
+    unknown = set(spec) - {"route", "status", "count", "delay_s", "answer_delay_s", "body"}
     if unknown:
         raise json_body_error(f"unknown fault fields: {sorted(unknown)}")
     try:
         fault = make_fault(route=spec.get("route", ""), status=spec.get("status"),
                            count=spec.get("count", 1), delay_s=spec.get("delay_s"),
-                           body=spec.get("body"))
+                           body=spec.get("body"), answer_delay_s=spec.get("answer_delay_s"))
     except FaultSpecError as exc:
         raise json_body_error(str(exc)) from exc
     faults = request.app[STATE_KEY].faults
@@ -65,6 +66,31 @@ async def get_utterances(request: web.Request) -> web.Response:
         {"utterances": [u.describe() for u in request.app[STATE_KEY].utterances]})
 
 
+async def post_drop_chat(request: web.Request) -> web.Response:
+    """Close every chat socket from the server side (licenses stay live)."""
+    dropped = await request.app[STATE_KEY].drop_chat_sockets()
+    return web.json_response({"status": "ok", "dropped": dropped})
+
+
+async def post_stall_chat(request: web.Request) -> web.Response:
+    """{"stalled": true}: accept new chat sockets and never answer them; false ends it."""
+    try:
+        spec: Any = json.loads(await request.text() or "{}")
+    except json.JSONDecodeError as exc:
+        raise json_body_error("body must be a JSON object like {\"stalled\": true}") from exc
+    stalled = spec.get("stalled", True) if isinstance(spec, dict) else None
+    if not isinstance(stalled, bool):
+        raise json_body_error("`stalled` must be true or false")
+    request.app[STATE_KEY].set_chat_stalled(stalled)
+    return web.json_response({"status": "ok", "stalled": stalled})
+
+
+async def get_hostile(request: web.Request) -> web.Response:
+    """How many hostile frames were sent (hostile mode)."""
+    state = request.app[STATE_KEY]
+    return web.json_response({"hostile": state.config.hostile, "sent": state.hostile_sent})
+
+
 def add_routes(app: web.Application) -> None:
     """Register the admin routes."""
     app.router.add_get("/admin/stats", get_stats)
@@ -73,3 +99,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/admin/faults", delete_faults)
     app.router.add_post("/admin/revoke-tokens", post_revoke_tokens)
     app.router.add_get("/admin/utterances", get_utterances)
+    app.router.add_post("/admin/drop-chat", post_drop_chat)
+    app.router.add_post("/admin/stall-chat", post_stall_chat)
+    app.router.add_get("/admin/hostile", get_hostile)

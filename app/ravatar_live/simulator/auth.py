@@ -7,12 +7,14 @@ import re
 import secrets
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 import jwt
 
 USER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 PROJECT_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
+RECENT_TOKENS_KEPT = 100
 
 
 class TokenRejectedError(Exception):
@@ -40,6 +42,8 @@ class TokenAuthority:
         self._secret = secret or secrets.token_hex(32)
         self._generation = 0
         self.issued = 0
+        #: The latest tokens issued, for tests that prove no token leaks into logs or files.
+        self.recent: deque[str] = deque(maxlen=RECENT_TOKENS_KEPT)
 
     def issue(self, user_id: str, project_id: str, ttl_s: float | None = None) -> str:
         """Sign a token for this user and project; `ttl_s` overrides the configured lifetime."""
@@ -56,7 +60,9 @@ class TokenAuthority:
             "gen": self._generation,
         }
         self.issued += 1
-        return jwt.encode(claims, self._secret, algorithm="HS256")
+        token = jwt.encode(claims, self._secret, algorithm="HS256")
+        self.recent.append(token)
+        return token
 
     def verify(self, token: str | None) -> TokenClaims:
         """Return the token's claims or raise TokenRejectedError saying why."""

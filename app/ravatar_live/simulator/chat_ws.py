@@ -28,6 +28,7 @@ from ravatar_live.simulator.audio import (
 )
 from ravatar_live.simulator.auth import TokenClaims, TokenRejectedError
 from ravatar_live.simulator.catalog import Avatar, avatar_by_id
+from ravatar_live.simulator.hostile import Frame, HostileFrames
 from ravatar_live.simulator.replies import compose_reply, voice_answer
 from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
 
@@ -76,6 +77,8 @@ class ChatConnection:
         self._outbox: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self._streams: dict[str, PcmStream] = {}
         self._dead_noticed: set[str] = set()
+        config = state.config
+        self._hostile = HostileFrames(config.hostile_seed) if config.hostile else None
 
     # --- sending ---------------------------------------------------------------------------
     def notify(self, text: str) -> None:
@@ -95,9 +98,33 @@ class ChatConnection:
             if self.ws.closed:
                 return
             try:
+                if self._hostile is not None:
+                    await self._send_hostile(self.state.config.hostile_frames_per_message)
                 await self.ws.send_str(json.dumps(message))
             except (ConnectionError, RuntimeError):
                 return
+
+    async def _send_hostile(self, count: int) -> None:
+        assert self._hostile is not None
+        for _ in range(count):
+            await self._send_frame(self._hostile.next())
+
+    async def _send_frame(self, frame: Frame) -> None:
+        if isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        else:
+            await self.ws.send_str(frame)
+        self.state.count_hostile_frame()
+
+    async def _spray_forever(self, per_s: float) -> None:
+        """Hostile frames at a steady rate, in small batches (sleep granularity is ~ms)."""
+        batch = max(1, round(per_s / 50))
+        while not self.ws.closed:
+            try:
+                await self._send_hostile(batch)
+            except (ConnectionError, RuntimeError):
+                return
+            await asyncio.sleep(batch / per_s)
 
     def _reply(self, ctx: RequestContext, answer: str) -> None:
         reply: dict[str, Any] = {
@@ -121,7 +148,11 @@ class ChatConnection:
     # --- receiving -------------------------------------------------------------------------
     async def run(self) -> None:
         """Serve the socket until the client or the simulator closes it."""
-        writer = asyncio.get_running_loop().create_task(self._write_forever())
+        loop = asyncio.get_running_loop()
+        writer = loop.create_task(self._write_forever())
+        spray_rate = self.state.config.hostile_spray_per_s
+        sprayer = (loop.create_task(self._spray_forever(spray_rate))
+                   if self._hostile is not None and spray_rate > 0 else None)
         try:
             async for frame in self.ws:
                 if frame.type == WSMsgType.TEXT:
@@ -134,9 +165,11 @@ class ChatConnection:
         finally:
             for lid in list(self._streams):
                 self._finish_stream(lid)  # keep what was said, even if nobody hears the answer
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            for task in (writer, sprayer):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     def handle_text(self, raw: str) -> None:
         """Dispatch one client frame."""
@@ -306,6 +339,8 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         claims = state.tokens.verify(request.query.get("token"))
     except TokenRejectedError as exc:
         return web.json_response({"status": 403, "error": str(exc)}, status=403)
+    if state.chat_stalled:
+        return await _stalled_socket(request, state)
     ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)
     conn = ChatConnection(state, ws, claims)
@@ -318,4 +353,19 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         state.sockets.discard(ws)
         state.chat_peers.discard(conn)
         log.info("chat socket closed for user %s", claims.user_id)
+    return ws
+
+
+async def _stalled_socket(request: web.Request, state: SimulatorState) -> web.StreamResponse:
+    """Accept the upgrade, then never answer: no pongs, no replies (a hung server or a
+    half-open connection). The client's heartbeat must notice; the socket ends when the client
+    gives up or the simulator closes."""
+    ws = web.WebSocketResponse(autoping=False, timeout=0.5, max_msg_size=16 * 1024 * 1024)
+    await ws.prepare(request)
+    state.sockets.add(ws)
+    log.info("chat socket accepted in stall mode: it will never answer")
+    try:
+        await state.wait_unstalled_or_closed(ws)
+    finally:
+        state.sockets.discard(ws)
     return ws

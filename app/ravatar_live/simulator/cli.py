@@ -87,6 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
                    "down (default %(default)s)")
     p.add_argument("--no-stream-voice", action="store_true",
                    help="keep the stream's audio silent (no espeak-ng speech)")
+    p.add_argument("--hostile", action="store_true",
+                   help="hostile mode: send random frames (arbitrary JSON, wrong types, huge "
+                        "strings, binary, invalid UTF-8, unknown types) around every real chat "
+                        "frame, to test a client's robustness")
+    p.add_argument("--hostile-per-message", type=int, default=defaults.hostile_frames_per_message,
+                   metavar="N", help="hostile frames before each real frame (default %(default)s)")
+    p.add_argument("--hostile-spray", type=_non_negative, default=defaults.hostile_spray_per_s,
+                   metavar="PER_S", help="also send this many hostile frames per second while a "
+                   "chat socket is open (default %(default)s)")
+    p.add_argument("--hostile-seed", type=int, default=None, metavar="SEED",
+                   help="seed the hostile frames, to replay a run")
+    p.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                   help="serve HTTPS/WSS with this certificate chain (needs --tls-key)")
+    p.add_argument("--tls-key", type=Path, default=None, metavar="PEM",
+                   help="the private key for --tls-cert")
+    p.add_argument("--stream-origin", default=None, metavar="URL",
+                   help="hand out stream URLs on this origin (e.g. http://127.0.0.1:9000) "
+                        "instead of the one the client used")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -102,7 +120,10 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         reply_delay_s=args.reply_delay, force_start_status=args.force_start_status,
         transcribe=not args.no_transcribe, stream_webrtc=not args.no_webrtc,
         stream_video_codec=args.video_codec, stream_fps=args.stream_fps,
-        stream_max_height=args.stream_max_height, stream_voice=not args.no_stream_voice)
+        stream_max_height=args.stream_max_height, stream_voice=not args.no_stream_voice,
+        hostile=args.hostile, hostile_frames_per_message=args.hostile_per_message,
+        hostile_spray_per_s=args.hostile_spray, hostile_seed=args.hostile_seed,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, stream_origin=args.stream_origin)
 
 
 async def serve(config: SimulatorConfig, stop: asyncio.Event) -> None:

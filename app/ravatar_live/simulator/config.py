@@ -46,6 +46,18 @@ class SimulatorConfig:
     stream_max_height: int = 720
     # The avatar speaks its replies on the stream's audio track with espeak-ng when installed.
     stream_voice: bool = True
+    # Hostile mode (hostile.py): random frames before every real frame the chat socket sends,
+    # and, with `hostile_spray_per_s`, a steady stream of them while a chat socket is open.
+    hostile: bool = False
+    hostile_frames_per_message: int = 20
+    hostile_spray_per_s: float = 0.0
+    hostile_seed: int | None = None
+    # Serve HTTPS/WSS with this certificate chain and key (PEM files) instead of plain HTTP.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Hand out stream URLs on this origin ("http://host:port") instead of the one the client
+    # used; for testing how a client treats an http:// stream under an https:// API.
+    stream_origin: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -64,6 +76,14 @@ class SimulatorConfig:
             raise ValueError(f"stream_fps must be 1..30, got {self.stream_fps}")
         if not 90 <= self.stream_max_height <= 1080:
             raise ValueError(f"stream_max_height must be 90..1080, got {self.stream_max_height}")
+        if self.hostile_frames_per_message < 0 or self.hostile_spray_per_s < 0:
+            raise ValueError("hostile frame counts and rates must be >= 0")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.stream_origin is not None and not self.stream_origin.startswith(
+                ("http://", "https://")):
+            raise ValueError(f"stream_origin must start with http:// or https://, "
+                             f"got {self.stream_origin!r}")
         if (self.force_start_status is not None
                 and self.force_start_status not in FORCEABLE_START_STATUSES):
             raise ValueError(

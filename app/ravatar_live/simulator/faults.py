@@ -8,6 +8,8 @@ cleared). A fault may:
   body's status is authoritative, PROTOCOL.md section 2). /jwt errors use its
   `{"result": "failure"}` shape.
 - wait `delay_s` first (alone, the route then runs normally: a slow server);
+- run the route, then wait `answer_delay_s` before answering (a server that did the work, e.g.
+  handed out a license, and is slow to say so: a client that gives up never learns the result);
 - spoil the body: "truncated" (the real JSON cut in half) or "non_json" (an HTML error page).
 Admin routes (/admin/...), CORS preflights, static files and stream pages never see faults.
 """
@@ -43,15 +45,21 @@ class Fault:
     delay_s: float = 0.0
     body: str | None = None
     remaining: int | None = 1
+    answer_delay_s: float = 0.0
 
     def describe(self) -> dict[str, object]:
         """JSON-friendly view for the admin API."""
-        return {"route": self.route, "status": self.status, "delay_s": self.delay_s,
-                "body": self.body, "count": self.remaining}
+        view: dict[str, object] = {"route": self.route, "status": self.status,
+                                   "delay_s": self.delay_s, "body": self.body,
+                                   "count": self.remaining}
+        if self.answer_delay_s:
+            view["answer_delay_s"] = self.answer_delay_s
+        return view
 
 
 def make_fault(route: str, status: int | None = None, count: int | None = 1,
-               delay_s: float | None = None, body: str | None = None) -> Fault:
+               delay_s: float | None = None, body: str | None = None, *,
+               answer_delay_s: float | None = None) -> Fault:
     """Validate a fault description and build it."""
     if not isinstance(route, str) or not (route == "*" or route.startswith("/")):
         raise FaultSpecError(f"route must be a path starting with '/' or '*', got {route!r}")
@@ -60,15 +68,17 @@ def make_fault(route: str, status: int | None = None, count: int | None = 1,
         raise FaultSpecError(f"status must be -1 or an HTTP error code 400-599, got {status!r}")
     if body is not None and body not in BODY_KINDS:
         raise FaultSpecError(f"body must be one of {sorted(BODY_KINDS)}, got {body!r}")
-    if delay_s is not None and (isinstance(delay_s, bool)
-                                or not isinstance(delay_s, int | float) or delay_s < 0):
-        raise FaultSpecError(f"delay_s must be a number >= 0, got {delay_s!r}")
+    for name, value in (("delay_s", delay_s), ("answer_delay_s", answer_delay_s)):
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, int | float) or value < 0):
+            raise FaultSpecError(f"{name} must be a number >= 0, got {value!r}")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise FaultSpecError(f"count must be an integer >= 1 or null (forever), got {count!r}")
-    if status is None and body is None and not delay_s:
-        raise FaultSpecError("a fault needs at least one of status, body or delay_s")
+    if status is None and body is None and not delay_s and not answer_delay_s:
+        raise FaultSpecError(
+            "a fault needs at least one of status, body, delay_s or answer_delay_s")
     return Fault(route=route, status=status, delay_s=float(delay_s or 0.0), body=body,
-                 remaining=count)
+                 remaining=count, answer_delay_s=float(answer_delay_s or 0.0))
 
 
 class FaultBook:

@@ -97,6 +97,8 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
                                     content_type=exc.content_type)
     if fault.body and isinstance(response, web.Response) and not response.prepared:
         response = _spoil(response, fault.body)
+    if fault.answer_delay_s:
+        await asyncio.sleep(fault.answer_delay_s)
     return response
 
 

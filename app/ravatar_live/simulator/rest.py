@@ -180,7 +180,8 @@ async def post_start_live_session(request: web.Request) -> web.Response:
         return api_error(503, STATUS_TEXT[503])
     log.info("license %s started for avatar %s (%dx%d)", lic.license_id, avatar.name,
              width, height)
-    url = f"{origin_of(request)}/stream/{lic.license_id}?width={width}&height={height}"
+    origin = state.config.stream_origin or origin_of(request)
+    url = f"{origin}/stream/{lic.license_id}?width={width}&height={height}"
     return web.json_response({"status": 200, "LicenseId": lic.license_id, "streamingUrl": url})
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -74,8 +75,9 @@ class RunningSimulator:
         self._runner = runner
         self._reaper = reaper
         self.port = port
-        self.base_url = f"http://{_url_host(host)}:{port}"
-        self.ws_url = f"ws://{_url_host(host)}:{port}/ws/chat"
+        tls = state.config.tls_cert is not None
+        self.base_url = f"{'https' if tls else 'http'}://{_url_host(host)}:{port}"
+        self.ws_url = f"{'wss' if tls else 'ws'}://{_url_host(host)}:{port}/ws/chat"
         self._closed = False
 
     @property
@@ -130,15 +132,40 @@ class RunningSimulator:
 
     def inject_fault(self, route: str = "/startLiveSession", status: int | None = None,
                      count: int | None = 1, *, delay_s: float | None = None,
-                     body: str | None = None) -> None:
+                     body: str | None = None, answer_delay_s: float | None = None) -> None:
         """Make the next `count` requests to `route` misbehave (see faults.py for the kinds).
         Raises faults.FaultSpecError for a description that makes no sense."""
         self._state.faults.add(make_fault(route=route, status=status, count=count,
-                                          delay_s=delay_s, body=body))
+                                          delay_s=delay_s, body=body,
+                                          answer_delay_s=answer_delay_s))
 
     def clear_faults(self) -> None:
         """Drop every pending fault."""
         self._state.faults.clear()
+
+    async def drop_chat_sockets(self) -> int:
+        """Close every chat socket from the server side now (licenses stay live); how many."""
+        return await self._state.drop_chat_sockets()
+
+    def stall_chat(self, stalled: bool = True) -> None:
+        """While stalled, new chat sockets are accepted and then never answered (no pongs, no
+        replies); switching it off closes them."""
+        self._state.set_chat_stalled(stalled)
+
+    @property
+    def hostile_frames_sent(self) -> int:
+        """Hostile frames sent on chat sockets so far (hostile mode)."""
+        return self._state.hostile_sent
+
+    async def wait_for_hostile_frames(self, count: int, within_s: float = 30.0) -> int:
+        """Wait until at least `count` hostile frames were sent (TimeoutError otherwise)."""
+        await self._state.wait_for(lambda: self._state.hostile_sent >= count, within_s)
+        return self._state.hostile_sent
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """The most recent JWTs this simulator issued (for tests proving none leaks)."""
+        return list(self._state.tokens.recent)
 
     def revoke_tokens(self) -> None:
         """Every JWT issued so far becomes invalid (403 on REST and at the WS upgrade)."""
@@ -181,6 +208,7 @@ class RunningSimulator:
         if self._closed:
             return
         self._closed = True
+        self._state.set_chat_stalled(False)
         self._reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reaper
@@ -194,6 +222,14 @@ class RunningSimulator:
         log.info("simulator on %s stopped", self.base_url)
 
 
+def _tls_context(config: SimulatorConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
+
+
 async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
     """Start serving on config.host:config.port (0 picks a free port) in the running loop."""
     config = config or SimulatorConfig()
@@ -201,7 +237,7 @@ async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimul
     runner = web.AppRunner(build_app(state), handle_signals=False,
                            shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=_tls_context(config))
     try:
         await site.start()
     except OSError:

@@ -88,7 +88,10 @@ class SimulatorState:
     # The WebRTC side of each connected stream page, by license (empty in canvas mode).
     stream_media: dict[str, set[MediaPeer]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: Hostile frames sent on chat sockets so far (hostile mode).
+    hostile_sent: int = 0
     _changed: asyncio.Event | None = None
+    _unstalled: asyncio.Event | None = None
 
     @classmethod
     def create(cls, config: SimulatorConfig) -> SimulatorState:
@@ -127,6 +130,11 @@ class SimulatorState:
     def add_utterance(self, utterance: Utterance) -> None:
         """Record a finished utterance and wake waiters."""
         self.utterances.append(utterance)
+        self._signal_change()
+
+    def count_hostile_frame(self) -> None:
+        """One more hostile frame went out; wake waiters."""
+        self.hostile_sent += 1
         self._signal_change()
 
     def add_message(self, message: dict[str, Any]) -> None:
@@ -170,6 +178,39 @@ class SimulatorState:
                 await self.finish_license(
                     lic, f"expired after {self.config.license_idle_timeout_s:g} s without activity",
                     tell_chat=True)
+
+    async def drop_chat_sockets(self) -> int:
+        """Close every client's chat socket from the server side (as a restarting server or a
+        load balancer would); licenses stay live. Returns how many were closed."""
+        dropped = 0
+        for peer in list(self.chat_peers):
+            ws = getattr(peer, "ws", None)
+            if isinstance(ws, web.WebSocketResponse) and not ws.closed:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"server restart")
+                dropped += 1
+        return dropped
+
+    @property
+    def chat_stalled(self) -> bool:
+        """New chat sockets are accepted and then never answered (chat_ws._stalled_socket)."""
+        return self._unstalled is not None and not self._unstalled.is_set()
+
+    def set_chat_stalled(self, stalled: bool) -> None:
+        if stalled and not self.chat_stalled:
+            self._unstalled = asyncio.Event()
+        elif not stalled and self._unstalled is not None:
+            self._unstalled.set()
+            self._unstalled = None
+
+    async def wait_unstalled_or_closed(self, ws: web.WebSocketResponse) -> None:
+        """Hold a stalled socket without reading it (not reading is the fault) until stall mode
+        is switched off, then close it."""
+        if self._unstalled is not None:
+            await self._unstalled.wait()
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"stall over")
 
     async def close_media(self) -> None:
         """Stop every stream page's WebRTC peer (before the sockets go, so nothing lingers)."""
