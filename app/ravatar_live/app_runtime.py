@@ -78,6 +78,7 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
     window = MainWindow(controller, store, token_note=(
         "Sign-in kept in the system keychain" if tokens.persistent
         else "Sign-in kept in memory only"))
+    window.sign_in_note = tokens.explanation
     if not tokens.persistent:
         window.token_label.setToolTip(tokens.explanation)
 

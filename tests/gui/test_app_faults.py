@@ -90,6 +90,10 @@ def test_text_typed_while_the_chat_reconnects_is_sent_after_it_is_back(make_app,
     qtbot.waitUntil(lambda: len(w.conversation.texts(Role.AVATAR)) >= 1, timeout=10_000)
     assert link_state(app) is LinkState.CONNECTED
     assert "The chat connection is back." in notices(app)
+    # The stale "connection lost" warning gives way to a short all-clear.
+    qtbot.waitUntil(lambda: w.banner.title() != "Chat connection lost", timeout=5_000)
+    assert w.banner.kind is BannerKind.SUCCESS
+    assert w.banner.title() == "Chat connection restored"
     # The session was never given up.
     assert app.controller.session.state is SessionState.LIVE
     assert app.sim.live_license_ids() == [license_id]

@@ -247,3 +247,23 @@ def test_new_size_while_live_can_wait_for_the_next_session(make_app) -> None:
                                                               stream_height=600))
     assert app.controller.session.license_id == first
     assert app.controller.stream_size().width == 800
+
+
+def test_the_dialog_says_where_the_sign_in_is_kept(qtbot) -> None:
+    note = ("Sign-in tokens are kept in memory only, because no system keychain is available. "
+            "You will be signed in again on the next start.")
+    dialog = SettingsDialog(Settings(user_id=USER_ID), sign_in_note=note)
+    qtbot.addWidget(dialog)
+    assert dialog.sign_in_label.text() == note
+    assert dialog.sign_in_label.accessibleName() == "Where sign-in is kept"
+
+
+def test_the_window_hands_its_sign_in_note_and_connection_to_the_dialog(make_app) -> None:
+    app = make_app()
+    app.window.sign_in_note = "Sign-in tokens are kept in memory only, because test."
+    dialog = app.window.make_settings_dialog()
+    app.qtbot.addWidget(dialog)
+    assert dialog.sign_in_label.text() == app.window.sign_in_note
+    info = app.controller.connection.info
+    assert info is not None
+    assert dialog.avatar_combo.count() == 1 + len(info.avatars), "\"First available\" plus each avatar"

@@ -58,6 +58,7 @@ from ravatar_live.ui.theme import MUTED, TEXT, app_icon, icon, set_variant
 
 logger = logging.getLogger(__name__)
 
+LINK_LOST_TITLE = "Chat connection lost"
 ERROR_TITLES: dict[str, str] = {
     ErrorKind.BUSY: "All avatars are busy",
     ErrorKind.TIMEOUT: "The stream timed out",
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
 
         self.endpoint_label = QLabel("", self)
         self.token_label = QLabel(token_note, self)
+        self.sign_in_note = token_note  # the settings dialog repeats it, with the reason
         self.statusBar().addWidget(self.endpoint_label, 1)
         self.statusBar().addPermanentWidget(self.token_label)
         self.statusBar().setSizeGripEnabled(False)
@@ -335,6 +337,7 @@ class MainWindow(QMainWindow):
         c.connection.connected.connect(self._on_connected)
         c.connection.failed.connect(self._on_connection_failed)
         c.connection.socket_lost.connect(self._on_socket_lost)
+        c.connection.link_restored.connect(self._on_link_restored)
         c.session.state_changed.connect(self._on_session_state)
         c.session.retry_scheduled.connect(self._on_retry_scheduled)
         c.session.failed.connect(self._on_session_failed)
@@ -508,8 +511,16 @@ class MainWindow(QMainWindow):
     def _on_socket_lost(self, message: str) -> None:
         if self._closing:
             return
-        self.banner.show_message(BannerKind.WARNING, "Chat connection lost", message,
+        self.banner.show_message(BannerKind.WARNING, LINK_LOST_TITLE, message,
                                  actions=(("Reconnect", self.retry_connect),))
+
+    @Slot()
+    def _on_link_restored(self) -> None:
+        # Only the link warning is stale now; any other banner still says something true.
+        if self.banner.kind is BannerKind.WARNING and self.banner.title() == LINK_LOST_TITLE:
+            self.banner.show_message(BannerKind.SUCCESS, "Chat connection restored",
+                                     "Anything you typed meanwhile has been sent.")
+            self._live_banner_timer.start()
 
     @Slot()
     def retry_connect(self) -> None:
@@ -769,13 +780,17 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         if self._closing:
             return
-        info = self.controller.connection.info
-        dialog = SettingsDialog(
-            self.controller.settings, avatars=info.avatars if info else (),
-            languages=info.languages if info else (), devices=self.controller.voice.devices(),
-            demo=self.controller.force_demo, parent=self)
+        dialog = self.make_settings_dialog()
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.apply_settings(dialog.result_settings())
+
+    def make_settings_dialog(self) -> SettingsDialog:
+        """The settings dialog, filled from the current settings and `/connection`."""
+        info = self.controller.connection.info
+        return SettingsDialog(
+            self.controller.settings, avatars=info.avatars if info else (),
+            languages=info.languages if info else (), devices=self.controller.voice.devices(),
+            demo=self.controller.force_demo, sign_in_note=self.sign_in_note, parent=self)
 
     def apply_settings(self, new: Settings) -> None:
         """Save and apply; reconnect for new service settings, offer a restart for a new size."""

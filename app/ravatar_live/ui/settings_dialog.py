@@ -51,7 +51,8 @@ CUSTOM = "custom"
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, *, avatars: Sequence[AvatarInfo] = (),
                  languages: Sequence[LanguageInfo] = (), devices: Sequence[AudioDevice] = (),
-                 demo: bool = False, parent: QWidget | None = None) -> None:
+                 demo: bool = False, sign_in_note: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setModal(True)
@@ -61,6 +62,7 @@ class SettingsDialog(QDialog):
         self._avatars = list(avatars)
         self._languages = list(languages)
         self._devices = list(devices)
+        self._sign_in_note = sign_in_note
 
         tabs = QTabWidget(self)
         tabs.addTab(self._build_session_tab(), "Session")
@@ -199,6 +201,12 @@ class SettingsDialog(QDialog):
         form.addRow("API URL", self.api_edit)
         form.addRow("WebSocket URL", self.ws_edit)
         form.addRow("User id", self.user_label)
+        # Where the JWT lives (keychain, or memory only when there is none): the user should know.
+        self.sign_in_label = QLabel(self._sign_in_note, page)
+        self.sign_in_label.setObjectName("Hint")
+        self.sign_in_label.setWordWrap(True)
+        self.sign_in_label.setAccessibleName("Where sign-in is kept")
+        form.addRow("Sign-in", self.sign_in_label)
         form.addRow("", note)
         return page
 
