@@ -266,4 +266,4 @@ def test_the_window_hands_its_sign_in_note_and_connection_to_the_dialog(make_app
     assert dialog.sign_in_label.text() == app.window.sign_in_note
     info = app.controller.connection.info
     assert info is not None
-    assert dialog.avatar_combo.count() == 1 + len(info.avatars), "\"First available\" plus each avatar"
+    assert dialog.avatar_combo.count() == 1 + len(info.avatars), "First available, then each"
