@@ -52,6 +52,14 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+def may_grant(kind: QWebEnginePermission.PermissionType, origin: str, *,
+              allow_microphone: bool, stream_origin: str) -> bool:
+    """The web view's whole permission policy: the microphone only, only to the stream's own
+    origin, only when the user allowed it (the app sends voice over the WebSocket itself)."""
+    return (kind in _MIC_TYPES and allow_microphone and bool(stream_origin)
+            and origin == stream_origin)
+
+
 def _direct_bridge_source(stream_origin: str) -> str:
     # Runs in the stream page when it is the top frame: its window.parent is itself, so its
     # postMessage strings arrive as message events on its own window.
@@ -156,8 +164,8 @@ class StreamPage(QWebEnginePage):
     def _on_permission_requested(self, permission: QWebEnginePermission) -> None:
         kind = permission.permissionType()
         origin = origin_of(permission.origin().toString())
-        if (kind in _MIC_TYPES and self.allow_microphone and self.stream_origin
-                and origin == self.stream_origin):
+        if may_grant(kind, origin, allow_microphone=self.allow_microphone,
+                     stream_origin=self.stream_origin):
             logger.info("granted the stream page's microphone request")
             permission.grant()
             return
