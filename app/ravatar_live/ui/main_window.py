@@ -1,8 +1,10 @@
 """The main window: top bar, the stream with its banner, the talk bar, the conversation pane.
 
-It binds to the AppController's services through signals and slots and does no I/O itself. Its
-close path always ends the live session first: closeEvent is refused while "Ending session…" is
-shown, the controller ends the license (bounded, ~2 s), then the window closes for real.
+It composes the widgets (top_bar, stream_area, conversation_panel, talk_bar) and binds them to
+the AppController's services through signals and slots; which banner each event shows is
+window_banners' job. It does no I/O itself. Its close path always ends the live session first:
+closeEvent is refused while "Ending session…" is shown, the controller ends the license
+(bounded, ~2 s), then the window closes for real.
 """
 
 from __future__ import annotations
@@ -12,28 +14,16 @@ import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QKeySequence,
-    QResizeEvent,
-)
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSizePolicy,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -43,74 +33,26 @@ from ravatar_live.api.models import ConnectionInfo
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.error_kinds import ErrorKind
 from ravatar_live.live.session import LiveStream
-from ravatar_live.live.states import ConnectionState, SessionState, StreamStage
+from ravatar_live.live.states import ConnectionState, SessionState
 from ravatar_live.live.stream_health import StreamHealth, install_stats_probe
 from ravatar_live.live.turn_latency import TurnLatencyTracker
 from ravatar_live.settings import Settings, SettingsStore
-from ravatar_live.ui.banner import Banner, BannerKind
-from ravatar_live.ui.conversation import ConversationView
+from ravatar_live.ui.banner import Banner
+from ravatar_live.ui.conversation_panel import ConversationPanel
 from ravatar_live.ui.hold_key import HoldKeyFilter
 from ravatar_live.ui.settings_dialog import SettingsDialog
+from ravatar_live.ui.stream_area import StreamArea
 from ravatar_live.ui.stream_stats import StreamProblemPresenter, StreamStatsOverlay
 from ravatar_live.ui.stream_view import StreamView
 from ravatar_live.ui.talk_bar import TalkBar
-from ravatar_live.ui.theme import MUTED, TEXT, app_icon, icon, set_variant
+from ravatar_live.ui.theme import TEXT, app_icon, icon
+from ravatar_live.ui.top_bar import TopBar
+from ravatar_live.ui.window_banners import ERROR_TITLES, LINK_LOST_TITLE, WindowBanners
+
+# Re-exported: these lived here before the window was split up.
+__all__ = ["ERROR_TITLES", "LINK_LOST_TITLE", "MainWindow", "StreamArea"]
 
 logger = logging.getLogger(__name__)
-
-LINK_LOST_TITLE = "Chat connection lost"
-ERROR_TITLES: dict[str, str] = {
-    ErrorKind.BUSY: "All avatars are busy",
-    ErrorKind.TIMEOUT: "The stream timed out",
-    ErrorKind.UNKNOWN: "The service reported an unknown error",
-    ErrorKind.AUTH: "Sign-in refused",
-    ErrorKind.PAYMENT: "Payment problem",
-    ErrorKind.INVALID: "Request refused",
-    ErrorKind.UNREACHABLE: "Cannot reach the service",
-    ErrorKind.MALFORMED: "Unexpected answer from the service",
-    ErrorKind.NO_MICROPHONE: "No microphone",
-    ErrorKind.MICROPHONE: "Microphone problem",
-    ErrorKind.STREAM: "The stream failed",
-    ErrorKind.INTERNAL: "Something went wrong",
-}
-
-
-class StreamArea(QFrame):
-    """The stream view with the banner floating over its top edge."""
-
-    def __init__(self, view: StreamView, banner: Banner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("StreamFrame")
-        self.view = view
-        self.banner = banner
-        view.setParent(self)
-        banner.setParent(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(view)
-        banner.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.banner and event.type() in (QEvent.Type.Show,
-                                                        QEvent.Type.LayoutRequest):
-            self._place_banner()
-            # A new message's buttons are polished (and grow) only after this event, and the
-            # banner's height follows them: measure again once they have.
-            QTimer.singleShot(0, self, self._place_banner)
-        return False
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._place_banner()
-
-    @Slot()
-    def _place_banner(self) -> None:
-        width = min(620, self.width() - 32)
-        height = self.banner.heightForWidth(width)
-        if height <= 0:
-            height = self.banner.sizeHint().height()
-        self.banner.setGeometry((self.width() - width) // 2, 16, width, height)
-        self.banner.raise_()
 
 
 class MainWindow(QMainWindow):
@@ -130,15 +72,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
-        self._countdown_left = 0
-        self._countdown_text = ""
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(1000)
-        self._countdown.timeout.connect(self._on_countdown_tick)
-        self._live_banner_timer = QTimer(self)
-        self._live_banner_timer.setSingleShot(True)
-        self._live_banner_timer.setInterval(2500)
-        self._live_banner_timer.timeout.connect(self._hide_success_banner)
 
         self.setWindowTitle(f"{APP_NAME} — demo" if controller.demo else APP_NAME)
         self.setWindowIcon(app_icon())
@@ -158,7 +91,14 @@ class MainWindow(QMainWindow):
         root = QVBoxLayout(central)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
-        root.addWidget(self._build_top_bar())
+        self.top_bar = TopBar(demo=self.controller.demo, parent=self)
+        self.status_chip = self.top_bar.status_chip
+        self.demo_badge = self.top_bar.demo_badge
+        self.avatar_combo = self.top_bar.avatar_combo
+        self.language_combo = self.top_bar.language_combo
+        self.session_button = self.top_bar.session_button
+        self.settings_button = self.top_bar.settings_button
+        root.addWidget(self.top_bar)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, central)
         splitter.setHandleWidth(1)
@@ -176,14 +116,17 @@ class MainWindow(QMainWindow):
         self.stream_area.setSizePolicy(QSizePolicy.Policy.Expanding,
                                        QSizePolicy.Policy.Expanding)
         self.talk_bar = TalkBar(left)
-        self._problem_banner = False  # the banner shows a voice problem the user must see
-        self.banner.shown_message.connect(self._on_banner_replaced)
-        self.banner.dismissed.connect(self._on_banner_replaced)
+        self.banners = WindowBanners(self.banner, self.controller, self, parent=self)
         left_layout.addWidget(self.stream_area, 1)
         left_layout.addWidget(self.talk_bar)
 
+        self.side_panel = ConversationPanel(splitter)
+        self.subtitle = self.side_panel.subtitle
+        self.conversation = self.side_panel.conversation
+        self.message_edit = self.side_panel.message_edit
+        self.send_button = self.side_panel.send_button
         splitter.addWidget(left)
-        splitter.addWidget(self._build_side_panel(splitter))
+        splitter.addWidget(self.side_panel)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([960, 400])
@@ -197,104 +140,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.token_label)
         self.statusBar().setSizeGripEnabled(False)
         self.statusBar().setContentsMargins(10, 0, 10, 0)  # not flush with the window's edge
-
-    def _build_top_bar(self) -> QWidget:
-        bar = QFrame(self)
-        bar.setObjectName("TopBar")
-        layout = QHBoxLayout(bar)
-        layout.setContentsMargins(16, 10, 16, 10)
-        layout.setSpacing(10)
-        logo = QLabel(bar)
-        logo.setPixmap(app_icon().pixmap(QSize(26, 26)))
-        title = QLabel(APP_NAME, bar)
-        title.setObjectName("AppTitle")
-        self.status_chip = QLabel("Offline", bar)
-        self.status_chip.setObjectName("StatusChip")
-        self.status_chip.setAccessibleName("Connection status")
-        self.demo_badge = QLabel("DEMO · built-in simulator", bar)
-        self.demo_badge.setObjectName("DemoBadge")
-        self.demo_badge.setToolTip("No RAVATAR project is configured: the app talks to its own "
-                                   "simulator. Set a project id in Settings to use RAVATAR.")
-        self.demo_badge.setVisible(self.controller.demo)
-        layout.addWidget(logo)
-        layout.addWidget(title)
-        layout.addSpacing(6)
-        layout.addWidget(self.demo_badge)
-        layout.addWidget(self.status_chip)
-        layout.addStretch(1)
-
-        avatar_icon = QLabel(bar)
-        avatar_icon.setPixmap(icon("avatar", MUTED).pixmap(QSize(16, 16)))
-        self.avatar_combo = QComboBox(bar)
-        self.avatar_combo.setAccessibleName("Avatar")
-        self.avatar_combo.setToolTip("Avatar to talk to")
-        self.avatar_combo.setMinimumWidth(150)
-        lang_icon = QLabel(bar)
-        lang_icon.setPixmap(icon("globe", MUTED).pixmap(QSize(16, 16)))
-        self.language_combo = QComboBox(bar)
-        self.language_combo.setAccessibleName("Language")
-        self.language_combo.setToolTip("Conversation language")
-        self.language_combo.setMinimumWidth(110)
-        self.session_button = QPushButton("Start session", bar)
-        self.session_button.setAccessibleName("Start or end the live session")
-        self.session_button.setIconSize(QSize(16, 16))
-        self.session_button.setMinimumWidth(150)
-        self.settings_button = QToolButton(bar)
-        self.settings_button.setObjectName("IconButton")
-        self.settings_button.setIcon(icon("settings", TEXT))
-        self.settings_button.setIconSize(QSize(20, 20))
-        self.settings_button.setToolTip("Settings (Ctrl+,)")
-        self.settings_button.setAccessibleName("Settings")
-        for widget in (avatar_icon, self.avatar_combo, lang_icon, self.language_combo):
-            layout.addWidget(widget)
-        layout.addSpacing(8)
-        layout.addWidget(self.session_button)
-        layout.addWidget(self.settings_button)
-        return bar
-
-    def _build_side_panel(self, parent: QWidget) -> QWidget:
-        panel = QFrame(parent)
-        panel.setObjectName("SidePanel")
-        panel.setMinimumWidth(320)
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(0, 14, 0, 14)
-        layout.setSpacing(8)
-        header = QVBoxLayout()
-        header.setContentsMargins(16, 0, 16, 0)
-        header.setSpacing(0)
-        title = QLabel("Conversation", panel)
-        title.setObjectName("PanelTitle")
-        self.subtitle = QLabel("", panel)
-        self.subtitle.setObjectName("PanelSubtitle")
-        header.addWidget(title)
-        header.addWidget(self.subtitle)
-        layout.addLayout(header)
-        self.conversation = ConversationView(panel)
-        layout.addWidget(self.conversation, 1)
-
-        composer = QFrame(panel)
-        composer.setObjectName("Composer")
-        row = QHBoxLayout(composer)
-        row.setContentsMargins(6, 4, 4, 4)
-        row.setSpacing(6)
-        self.message_edit = QLineEdit(composer)
-        self.message_edit.setPlaceholderText("Type a message…")
-        self.message_edit.setAccessibleName("Message")
-        self.message_edit.setStyleSheet("QLineEdit { border: none; background: transparent; }")
-        self.send_button = QPushButton(composer)
-        self.send_button.setIcon(icon("send", "#ffffff"))
-        self.send_button.setIconSize(QSize(16, 16))
-        self.send_button.setText("Send")
-        self.send_button.setProperty("variant", "primary")
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.setAccessibleName("Send message")
-        row.addWidget(self.message_edit, 1)
-        row.addWidget(self.send_button)
-        wrapper = QHBoxLayout()
-        wrapper.setContentsMargins(12, 0, 12, 0)
-        wrapper.addWidget(composer)
-        layout.addLayout(wrapper)
-        return panel
 
     def _install_shortcuts(self) -> None:
         quit_action = QAction("Quit", self)
@@ -325,10 +170,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.quit_action)
         self.gear_menu = menu
-        self.settings_button.setMenu(menu)
-        self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.settings_button.setToolTip("Settings, stream statistics, export (Ctrl+,)")
-        self.settings_button.setAccessibleName("Settings and tools")
+        self.top_bar.set_gear_menu(menu)
 
     # ------------------------------------------------------------------ binding
     def _bind(self) -> None:
@@ -418,58 +260,16 @@ class MainWindow(QMainWindow):
         connected = c.connection.state is ConnectionState.CONNECTED
         state = c.session.state
         busy = self._closing
-        if state in (SessionState.LIVE,):
-            self.session_button.setText("End session")
-            self.session_button.setIcon(icon("stop", "#ffffff"))
-            set_variant(self.session_button, "variant", "danger")
-            self.session_button.setEnabled(not busy)
-        elif state in (SessionState.STARTING, SessionState.CONNECTING):
-            self.session_button.setText("Cancel")
-            self.session_button.setIcon(icon("close", TEXT))
-            set_variant(self.session_button, "variant", "")
-            self.session_button.setEnabled(not busy)
-        elif state is SessionState.ENDING:
-            self.session_button.setText("Ending…")
-            self.session_button.setEnabled(False)
-        else:
-            self.session_button.setText("Start session")
-            self.session_button.setIcon(icon("play", "#ffffff"))
-            set_variant(self.session_button, "variant", "primary")
-            self.session_button.setEnabled(connected and bool(c.avatar_id) and not busy)
-        picking = state.can_start and connected and not busy
-        self.avatar_combo.setEnabled(picking and self.avatar_combo.count() > 0)
-        self.language_combo.setEnabled(connected and not busy
-                                       and self.language_combo.count() > 0)
-        can_type = connected and not busy
-        self.message_edit.setEnabled(can_type)
-        self.send_button.setEnabled(can_type and bool(self.message_edit.text().strip()))
+        self.top_bar.show_controls(state, connected=connected, has_avatar=bool(c.avatar_id),
+                                   busy=busy)
+        self.side_panel.set_can_type(connected and not busy)
         self.talk_bar.set_live(state is SessionState.LIVE and not busy)
-        self.settings_button.setEnabled(not busy)
-        self._refresh_chip()
-
-    def _refresh_chip(self) -> None:
-        c = self.controller
-        state, conn = c.session.state, c.connection.state
-        if state is SessionState.LIVE:
-            text, kind = "● Live", "live"
-        elif conn is ConnectionState.CONNECTING or state in (SessionState.STARTING,
-                                                             SessionState.CONNECTING):
-            text, kind = "Connecting…", "connecting"
-        elif conn is ConnectionState.FAILED:
-            text, kind = "Offline", "error"
-        elif conn is ConnectionState.CONNECTED:
-            text, kind = "Connected", "connected"
-        else:
-            text, kind = "Offline", ""
-        self.status_chip.setText(text)
-        set_variant(self.status_chip, "kind", kind)
+        self.top_bar.show_status(state, c.connection.state)
 
     # ------------------------------------------------------------------ connection
     @Slot(str)
     def _on_connection_state(self, state: str) -> None:
-        if state == ConnectionState.CONNECTING.value:
-            self.banner.show_message(BannerKind.INFO, "Connecting…",
-                                     "Signing in to the RAVATAR service.", dismissable=False)
+        self.banners.on_connection_state(state)
         self._refresh_controls()
 
     @Slot(object)
@@ -479,48 +279,26 @@ class MainWindow(QMainWindow):
             self.endpoint_label.setText(
                 f"Demo mode: built-in simulator at {endpoint.api_url}" if endpoint.demo
                 else f"{endpoint.api_url} · project {endpoint.project_id}")
-        self.avatar_combo.clear()
-        for avatar in info.avatars:
-            self.avatar_combo.addItem(avatar.name, avatar.id)
-            if not avatar.has_live_mode:
-                index = self.avatar_combo.count() - 1
-                self.avatar_combo.setItemData(index, f"{avatar.name} has no Live Mode",
-                                              Qt.ItemDataRole.ToolTipRole)
-                model_item = self.avatar_combo.model().index(index, 0)
-                self.avatar_combo.model().setData(model_item, 0, Qt.ItemDataRole.UserRole - 1)
-        self.language_combo.clear()
-        for language in info.languages:
-            self.language_combo.addItem(language.name, language.code)
+        self.top_bar.fill_pickers(info)
         self._on_avatar_changed(self.controller.avatar_id)
-        index = self.language_combo.findData(self.controller.chat.language)
-        self.language_combo.setCurrentIndex(max(index, 0))
-        if self.banner.kind in (BannerKind.INFO, BannerKind.ERROR) and \
-                self.controller.session.state.can_start:
-            self.banner.clear()
+        self.top_bar.select_language(self.controller.chat.language)
+        self.banners.on_connected()
         self._show_idle_placeholder()
         self._refresh_controls()
 
     @Slot(str, str)
     def _on_connection_failed(self, kind: str, message: str) -> None:
-        self.banner.show_message(BannerKind.ERROR, ERROR_TITLES.get(kind, "Cannot connect"),
-                                 message, actions=(("Try again", self.retry_connect),))
+        self.banners.on_connection_failed(kind, message)
         self.stream_view.show_placeholder("Not connected")
         self._refresh_controls()
 
     @Slot(str)
     def _on_socket_lost(self, message: str) -> None:
-        if self._closing:
-            return
-        self.banner.show_message(BannerKind.WARNING, LINK_LOST_TITLE, message,
-                                 actions=(("Reconnect", self.retry_connect),))
+        self.banners.on_socket_lost(message)
 
     @Slot()
     def _on_link_restored(self) -> None:
-        # Only the link warning is stale now; any other banner still says something true.
-        if self.banner.kind is BannerKind.WARNING and self.banner.title() == LINK_LOST_TITLE:
-            self.banner.show_message(BannerKind.SUCCESS, "Chat connection restored",
-                                     "Anything you typed meanwhile has been sent.")
-            self._live_banner_timer.start()
+        self.banners.on_link_restored()
 
     @Slot()
     def retry_connect(self) -> None:
@@ -528,21 +306,18 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_avatar_changed(self, avatar_id: str) -> None:
-        index = self.avatar_combo.findData(avatar_id)
-        if index >= 0:
-            self.avatar_combo.setCurrentIndex(index)
-            name = self.avatar_combo.itemText(index)
-            self.conversation.avatar_name = name
-            self.subtitle.setText(f"with {name}")
+        name = self.top_bar.select_avatar(avatar_id)
+        if name is not None:
+            self.side_panel.show_avatar_name(name)
         self._refresh_controls()
 
     @Slot(int)
     def _on_avatar_picked(self, index: int) -> None:
-        self.controller.choose_avatar(str(self.avatar_combo.itemData(index) or ""))
+        self.controller.choose_avatar(self.top_bar.avatar_id_at(index))
 
     @Slot(int)
     def _on_language_picked(self, index: int) -> None:
-        self.controller.choose_language(str(self.language_combo.itemData(index) or ""))
+        self.controller.choose_language(self.top_bar.language_code_at(index))
 
     # ------------------------------------------------------------------ session
     @Slot()
@@ -557,65 +332,23 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_session_state(self, state: str) -> None:
-        self._countdown.stop()
+        self.banners.on_session_state(state)
         if self._closing and state != SessionState.ENDING.value:
             self._refresh_controls()
             return
-        if state == SessionState.CONNECTING.value:
-            self.banner.show_message(BannerKind.INFO, "Connecting…", dismissable=False)
-        elif state == SessionState.STARTING.value:
-            self.banner.show_message(BannerKind.INFO, "Starting session…",
-                                     "Asking RAVATAR for an avatar.", dismissable=False)
+        if state == SessionState.STARTING.value:
             self.stream_view.show_placeholder("Starting session…")
-        elif state == SessionState.ENDING.value:
-            self.banner.show_message(BannerKind.INFO, "Ending session…", dismissable=False)
         elif state == SessionState.IDLE.value:
-            self.banner.show_message(BannerKind.INFO, "Cancelled",
-                                     "No session was started.")
             self._show_idle_placeholder()
         self._refresh_controls()
 
     @Slot(int, float, str)
     def _on_retry_scheduled(self, attempt: int, delay_s: float, message: str) -> None:
-        self._countdown_left = max(1, round(delay_s))
-        self._countdown_text = message
-        self._countdown_attempt = attempt
-        self._show_countdown()
-        self._countdown.start()
-
-    def _show_countdown(self) -> None:
-        self.banner.show_message(
-            BannerKind.WARNING, "All avatars are busy",
-            f"{self._countdown_text} Retrying in {self._countdown_left} s "
-            f"(attempt {self._countdown_attempt + 1}).",
-            actions=(("Cancel", self.controller.cancel_start),), dismissable=False)
-
-    @Slot()
-    def _on_countdown_tick(self) -> None:
-        self._countdown_left -= 1
-        if self._countdown_left <= 0:
-            self._countdown.stop()
-            self.banner.show_message(BannerKind.INFO, "Starting session…", "Trying again.",
-                                     actions=(("Cancel", self.controller.cancel_start),),
-                                     dismissable=False)
-            return
-        self.banner.set_text(
-            f"{self._countdown_text} Retrying in {self._countdown_left} s "
-            f"(attempt {self._countdown_attempt + 1}).")
+        self.banners.on_retry_scheduled(attempt, delay_s, message)
 
     @Slot(str, str)
     def _on_session_failed(self, kind: str, message: str) -> None:
-        self._countdown.stop()
-        actions: tuple[tuple[str, Callable[[], object]], ...] = ()
-        if kind in (ErrorKind.BUSY, ErrorKind.TIMEOUT, ErrorKind.UNKNOWN,
-                    ErrorKind.UNREACHABLE, ErrorKind.MALFORMED):
-            actions = (("Try again", self.controller.start_session),)
-        elif kind == ErrorKind.AUTH:
-            actions = (("Sign in again", self.retry_connect), ("Settings", self.open_settings))
-        elif kind == ErrorKind.INVALID:
-            actions = (("Settings", self.open_settings),)
-        self.banner.show_message(BannerKind.ERROR, ERROR_TITLES.get(kind, "Session failed"),
-                                 message, actions=actions)
+        self.banners.on_session_failed(kind, message)
         self.stream_view.show_placeholder("No live session")
         self._refresh_controls()
 
@@ -628,52 +361,16 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._show_idle_placeholder("Session ended")
-        if acknowledged:
-            self.banner.show_message(BannerKind.INFO, "Session ended",
-                                     "Start a new session to talk again.")
-        else:
-            self.banner.show_message(
-                BannerKind.WARNING, "Session ended",
-                "The service did not confirm the end in time; it will be released shortly.")
+        self.banners.on_session_ended(acknowledged)
         self._refresh_controls()
 
     @Slot(str)
     def _on_stream_stage(self, stage: str) -> None:
-        if self._closing:
-            return
-        if stage == StreamStage.LOADING.value:
-            if self._problem_showing():
-                return
-            self.banner.show_message(BannerKind.INFO, "Connecting stream…",
-                                     "Waiting for the avatar's video.", dismissable=False)
-        elif stage == StreamStage.PLAYING.value:
-            if self._problem_showing():
-                return  # a microphone problem matters more than "it works"
-            self.banner.show_message(BannerKind.SUCCESS, "Live",
-                                     "The avatar can hear you now.")
-            self._live_banner_timer.start()
-        elif stage == StreamStage.CLOSED.value:
-            self.banner.show_message(BannerKind.INFO, "Stream closed",
-                                     "The avatar's stream ended.")
-
-    @Slot()
-    def _on_banner_replaced(self) -> None:
-        self._problem_banner = False
-
-    def _problem_showing(self) -> bool:
-        return self.banner.isVisible() and self._problem_banner
-
-    @Slot()
-    def _hide_success_banner(self) -> None:
-        if self.banner.kind is BannerKind.SUCCESS:
-            self.banner.clear()
+        self.banners.on_stream_stage(stage)
 
     @Slot(str, str)
     def _on_stream_failed(self, reason: str, message: str) -> None:
-        self.banner.show_message(
-            BannerKind.ERROR, "The stream could not be shown here", message,
-            actions=(("Show it directly", self.show_stream_directly),
-                     ("Open in browser", self.open_stream_in_browser)))
+        self.banners.on_stream_failed(message)
 
     @Slot()
     def show_stream_directly(self) -> None:
@@ -689,14 +386,7 @@ class MainWindow(QMainWindow):
         stream = self.controller.session.stream
         if stream is None:
             return
-        if self.open_external(stream.url):
-            self.banner.show_message(
-                BannerKind.INFO, "Opened in your browser",
-                "The avatar plays in the browser; keep this window open to talk and type.")
-        else:
-            self.banner.show_message(BannerKind.ERROR, "No browser could be opened",
-                                     "Show the stream directly in this window instead.",
-                                     actions=(("Show it directly", self.show_stream_directly),))
+        self.banners.show_browser_outcome(self.open_external(stream.url))
 
     def _show_idle_placeholder(self, text: str = "") -> None:
         name = self.avatar_combo.currentText() or "the avatar"
@@ -713,14 +403,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_send_failed(self, kind: str, message: str) -> None:
-        self.banner.show_message(BannerKind.WARNING, "Message not sent", message)
+        self.banners.on_send_failed(message)
 
     @Slot(str, str)
     def _on_voice_failed(self, kind: str, message: str) -> None:
-        title = ERROR_TITLES.get(kind, "Microphone problem")
-        self.banner.show_message(BannerKind.ERROR, title, message,
-                                 actions=(("Choose microphone", self.open_settings),))
-        self._problem_banner = True
+        title = self.banners.show_voice_problem(kind, message)
         self.talk_bar.show_problem(title)
         if kind == ErrorKind.NO_MICROPHONE:
             self.talk_bar.set_no_microphone()
@@ -757,16 +444,10 @@ class MainWindow(QMainWindow):
             self.turns.export_csv(target)
         except OSError as exc:
             logger.warning("exporting turn latencies failed: %s", exc.strerror or exc)
-            self.banner.show_message(
-                BannerKind.ERROR, "Turn latencies not saved",
-                f"Could not write {target.name}: {exc.strerror or exc}. "
-                "Choose another folder and try again.",
-                actions=(("Try again", self._on_export_latencies),))
+            self.banners.show_export_failed(target, str(exc.strerror or exc),
+                                            retry=self._on_export_latencies)
             return False
-        count = len(self.turns.log.turns)
-        self.banner.show_message(
-            BannerKind.INFO, "Turn latencies saved",
-            f"{count} turn{'s' if count != 1 else ''} written to {target}.")
+        self.banners.show_export_saved(target, len(self.turns.log.turns))
         return True
 
     def _ask_save_path(self, suggested: str) -> str:
@@ -857,11 +538,7 @@ class MainWindow(QMainWindow):
         """Start the close path (idempotent): end the session, then really close."""
         if self._close_task is None:
             self._closing = True
-            self._countdown.stop()
-            if self.controller.session.stream is not None:
-                self.banner.show_message(BannerKind.INFO, "Ending session…",
-                                         "Letting RAVATAR know before closing.",
-                                         dismissable=False)
+            self.banners.show_closing()
             self._refresh_controls()
             self._close_task = asyncio.get_running_loop().create_task(self._close_after_end())
         return self._close_task
