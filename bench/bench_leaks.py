@@ -23,6 +23,7 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 E2E = REPO / "tests" / "e2e"
+sys.path.insert(0, str(REPO))  # the campaign imports tests.support
 
 
 def load(name: str, path: Path) -> ModuleType:

@@ -26,13 +26,9 @@ license (live, and its id nowhere in the app's log) is counted as `unknowable`, 
 
 from __future__ import annotations
 
-import os
 import random
-import re
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -41,6 +37,7 @@ from pathlib import Path
 
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.app_process import AppProcess, secrets_in
 
 METHODS = ("SIGTERM", "SIGINT", "SIGKILL", "close")
 POINTS = ("starting", "live", "mid-take", "mid-reply")
@@ -67,77 +64,9 @@ def leak_simulator() -> SimulatorThread:
         reply_delay_s=REPLY_DELAY_S, utterance_gap_s=0.5))
 
 
-class AppRun:
-    """One app process; its stderr (the log) is read line by line on a thread."""
-
-    def __init__(self, args: list[str], home: Path, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        full_env = {**os.environ, **env, "QT_QPA_PLATFORM": "offscreen",
-                    "XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state"),
-                    "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ravatar_live", "--log-dir", str(home / "logs"), *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, text=True,
-            errors="replace")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def seen(self, pattern: str, before: int | None = None) -> bool:
-        """Whether a line matches, among the first `before` lines (all when None)."""
-        regex = re.compile(pattern)
-        with self._cond:
-            return any(regex.search(line) for line in self.lines[:before])
-
-    def line_count(self) -> int:
-        with self._cond:
-            return len(self.lines)
-
-    def index_of(self, pattern: str) -> int | None:
-        regex = re.compile(pattern)
-        with self._cond:
-            return next((i for i, line in enumerate(self.lines) if regex.search(line)), None)
-
-    def wait_for(self, pattern: str, timeout_s: float = LINE_TIMEOUT_S) -> re.Match[str] | None:
-        """The first line matching `pattern`, or None if the process ended / time ran out."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for line in self.lines:
-                    if match := regex.search(line):
-                        return match
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    return None
-                self._cond.wait(timeout=min(left, 1.0))
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def wait_exit(self, timeout_s: float = 30.0) -> int:
-        code = self.proc.wait(timeout=timeout_s)
-        self._reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def text(self) -> str:
-        with self._cond:
-            return "\n".join(self.lines)
+def launch(args: list[str], home: Path, env: dict[str, str]) -> AppProcess:
+    """One headless app process (offscreen), read line by line."""
+    return AppProcess(args, home=home, env={**env, "QT_QPA_PLATFORM": "offscreen"})
 
 
 @dataclass
@@ -196,7 +125,7 @@ class CampaignReport:
                 f"  method/phase reached: {table}")
 
 
-def _phase_of(run: AppRun, ended_at_line: int | None) -> str:
+def _phase_of(run: AppProcess, ended_at_line: int | None) -> str:
     """The latest phase the log shows before the end began (the signal, or the window's own
     "shutting down" line)."""
     reached = "before-start"
@@ -224,15 +153,6 @@ def _play(speech: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _secrets_in(text: str, tokens: list[str]) -> list[str]:
-    found = [f"token {t[:12]}…" for t in tokens if t and t in text]
-    if re.search(r"token=(?!\[REDACTED\])[^\s&\"']+", text):
-        found.append("a token= URL")
-    if re.search(r"(?i)authorization['\"]?\s*[:=]\s*['\"]?bearer\s+(?!\[REDACTED\])", text):
-        found.append("an Authorization header")
-    return found
-
-
 def one_run(number: int, method: str, point: str, *, sim: SimulatorThread, home: Path,
             speech: Path, rng: random.Random) -> RunResult:
     env: dict[str, str] = {}
@@ -245,22 +165,22 @@ def one_run(number: int, method: str, point: str, *, sim: SimulatorThread, home:
     if point == "starting":
         # The license is handed out at once; only the answer is late (faults.answer_delay_s).
         sim.call(lambda s: s.inject_fault("/startLiveSession", answer_delay_s=START_DELAY_S))
-    app = AppRun(_app_args(sim.base_url, "--start", "--voice-mode", "vad"), home, env)
+    app = launch(_app_args(sim.base_url, "--start", "--voice-mode", "vad"), home, env)
     player: subprocess.Popen[bytes] | None = None
     exit_code: int | None = None
     ended_at_line: int | None = None
     try:
-        if app.wait_for(r"startup complete") is None:
+        if app.poll_for(r"startup complete") is None:
             problems.append("the app never finished starting")
         # Speech once live, so that takes and replies happen in every run that gets there.
         wants_speech = delay > 2.0 if method == "close" else point != "starting"
-        if wants_speech and app.wait_for(ANCHORS["live"]) is not None \
+        if wants_speech and app.poll_for(ANCHORS["live"]) is not None \
                 and app.proc.poll() is None:
             player = _play(speech)
         if method == "close":
             exit_code = app.wait_exit(45)
         else:
-            if app.wait_for(ANCHORS[point]) is None and app.proc.poll() is None:
+            if app.poll_for(ANCHORS[point]) is None and app.proc.poll() is None:
                 problems.append(f"never reached {point!r}")
             time.sleep(delay)  # the deliberately random kill point
             ended_at_line = app.line_count()
@@ -283,7 +203,7 @@ def one_run(number: int, method: str, point: str, *, sim: SimulatorThread, home:
         if "Traceback" in log:
             problems.append("a traceback in the log")
     tokens = sim.call(lambda s: s.issued_tokens)
-    leaked_secrets = _secrets_in(log, tokens)
+    leaked_secrets = secrets_in(log, tokens)
     if leaked_secrets:
         problems.append(f"secrets in the log: {', '.join(leaked_secrets)}")
     sim.call(lambda s: s.clear_faults())
@@ -296,9 +216,9 @@ def one_run(number: int, method: str, point: str, *, sim: SimulatorThread, home:
     if method != "SIGKILL" and live_after_exit > 0:
         problems.append(f"{live_after_exit} license(s) live right after a graceful exit")
     if relaunched:
-        again = AppRun(_app_args(sim.base_url), home, {})
+        again = launch(_app_args(sim.base_url), home, {})
         try:
-            if again.wait_for(r"license journal checked") is None:
+            if again.poll_for(r"license journal checked") is None:
                 problems.append("the relaunch never checked the license journal")
             again.signal(signal.SIGTERM)
             if again.wait_exit(45) != 0:

@@ -13,12 +13,8 @@ what it counted after the app exited is the proof.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,73 +23,12 @@ import pytest
 
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.app_process import AppProcess
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
-
-
-class AppProcess:
-    def __init__(self, args: list[str], *, env: dict[str, str], home: Path) -> None:
-        full_env = {**os.environ, **env,
-                    "XDG_CONFIG_HOME": str(home / "config"),
-                    "XDG_STATE_HOME": str(home / "state"),
-                    "XDG_DATA_HOME": str(home / "data"),
-                    "XDG_CACHE_HOME": str(home / "cache")}
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ravatar_live", "--log-dir", str(home / "logs"), *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, text=True,
-            errors="replace")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.line_times: dict[str, float] = {}
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def wait_for(self, pattern: str, timeout_s: float = 60.0) -> re.Match[str]:
-        """The first log line matching `pattern`; fails with the log tail on timeout/exit."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for line in self.lines:
-                    if match := regex.search(line):
-                        self.line_times.setdefault(pattern, time.monotonic() - self.started_at)
-                        return match
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    tail = "\n".join(self.lines[-40:])
-                    raise AssertionError(f"no log line matching {pattern!r} "
-                                         f"(exit code {self.proc.poll()}); log tail:\n{tail}")
-                self._cond.wait(timeout=min(left, 1.0))
-
-    def terminate(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-
-    def wait_exit(self, timeout_s: float = 30.0) -> int:
-        code = self.proc.wait(timeout=timeout_s)
-        self._reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def log_text(self) -> str:
-        with self._cond:
-            return "\n".join(self.lines)
 
 
 class Xvfb:
@@ -171,7 +106,7 @@ def test_app_exit_after_ends_the_license(simulator, tmp_path) -> None:
         assert app.wait_exit(30) == 0
     finally:
         app.kill()
-    log = app.log_text()
+    log = app.text()
     assert "live session ended" in log
     assert "Traceback" not in log
     stats = simulator.call(lambda s: s.stats())
@@ -221,7 +156,7 @@ def test_app_live_voice_screenshot_and_clean_end(simulator, speech, virtual_mic,
     finally:
         app.kill()
         xvfb.stop()
-    log = app.log_text()
+    log = app.text()
     assert "live session ended" in log
     assert "Traceback" not in log
     stats = simulator.call(lambda s: s.stats())

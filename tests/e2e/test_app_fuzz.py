@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from leak_campaign import AppRun  # type: ignore[import-not-found]  # tests/e2e on sys.path
+from leak_campaign import launch  # type: ignore[import-not-found]  # tests/e2e on sys.path
 
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
@@ -53,17 +53,17 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_app_survives_ten_thousand_hostile_frames(hostile_sim, virtual_mic, speech,
                                                       tmp_path) -> None:
     sim = hostile_sim
-    app = AppRun(["--api-url", sim.base_url, "--project-id", "fuzz-project", "--start",
+    app = launch(["--api-url", sim.base_url, "--project-id", "fuzz-project", "--start",
                   "--voice-mode", "vad"], tmp_path, {})
     try:
-        assert app.wait_for(r"live session license-\S+ started"), app.text()[-3000:]
-        assert app.wait_for(r"microphone open"), app.text()[-3000:]
+        app.wait_for(r"live session license-\S+ started")
+        app.wait_for(r"microphone open")
         subprocess.run(["paplay", "-d", "vsink", str(speech)], check=True, timeout=60)
         utterances = sim.run(sim.sim.wait_for_utterances(1, within_s=30))
         assert utterances[0].duration_s > 1.0, "the take reached the server whole"
         sent = sim.run(sim.sim.wait_for_hostile_frames(FRAMES, within_s=90), timeout_s=100)
         assert app.proc.poll() is None, "the app died under the flood"
-        assert app.wait_for(r"take finished"), "the voice path kept working"
+        assert app.poll_for(r"take finished"), "the voice path kept working"
         app.signal(signal.SIGTERM)
         assert app.wait_exit(30) == 0
     finally:

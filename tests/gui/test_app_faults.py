@@ -101,7 +101,9 @@ def test_text_typed_while_the_chat_reconnects_is_sent_after_it_is_back(make_app,
 
 
 def test_a_take_cut_by_a_dropped_connection_is_sent_again_whole(make_app, qtbot) -> None:
-    app = make_app(connect=False)
+    # A long utterance gap: a capture stall on a loaded machine must not split the resent take.
+    app = make_app(connect=False, sim=SimulatorConfig(
+        transcribe=False, utterance_gap_s=2.0, stream_webrtc=False, stream_voice=False))
     fast_reconnects(app)
     app.run(app.controller.startup(start_session=False))
     app.go_live()
