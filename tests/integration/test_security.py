@@ -15,14 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import re
-import signal
 import ssl
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +36,7 @@ from ravatar_live.live.states import ConnectionState, SessionState
 from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.app_process import AppProcess, secrets_in
 
 APP_SOURCE = Path(__file__).resolve().parents[2] / "app" / "ravatar_live"
 USER_ID = "0123456789abcdef01234567"
@@ -49,53 +44,6 @@ LIVE_AVATAR = "e2a4c6d8-1b3d-4f5a-8c7e-9a0b1c2d3e4f"
 
 
 # --- secrets on disk after a full session -----------------------------------------------------
-class _App:
-    """The app process; stderr lines collected on a thread so waits are on log lines."""
-
-    def __init__(self, args: list[str], home: Path) -> None:
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-               "XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state"),
-               "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self.proc = subprocess.Popen([sys.executable, "-m", "ravatar_live", *args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=env, text=True, errors="replace")
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._cond:
-                self.lines.append(line)
-                self._cond.notify_all()
-
-    def wait_for(self, pattern: str, timeout_s: float = 60.0) -> re.Match[str]:
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                for line in self.lines:
-                    if match := regex.search(line):
-                        return match
-                left = deadline - time.monotonic()
-                assert left > 0 and self.proc.poll() is None, (
-                    f"no line matching {pattern!r}:\n{''.join(self.lines[-30:])}")
-                self._cond.wait(min(left, 1.0))
-
-
-def secrets_in(text: str, tokens: list[str]) -> list[str]:
-    found = [f"the JWT {t[:16]}…" for t in tokens if t in text]
-    found += [f"a token= URL ({m.group(0)[:24]}…)"
-              for m in re.finditer(r"token=(?!\[REDACTED\])[^\s&\"']+", text)]
-    found += [f"an Authorization header ({m.group(0)[:30]})"
-              for m in re.finditer(r"(?i)authorization['\"]?\s*[:=]\s*['\"]?\s*bearer\s+"
-                                   r"(?!\[REDACTED\])\S+", text)]
-    found += [f"a bare bearer token ({m.group(0)[:20]}…)"
-              for m in re.finditer(r"(?i)bearer\s+eyJ", text)]
-    return found
-
-
 @pytest.fixture
 def remote() -> Iterator[SimulatorThread]:
     with SimulatorThread(SimulatorConfig(port=0, transcribe=False, stream_webrtc=False,
@@ -106,22 +54,20 @@ def remote() -> Iterator[SimulatorThread]:
 def test_a_full_session_leaves_no_secret_in_the_log_settings_or_journal(remote,
                                                                         tmp_path) -> None:
     settings_file = tmp_path / "settings.ini"
-    log_dir = tmp_path / "logs"
-    app = _App(["--settings", str(settings_file), "--log-dir", str(log_dir), "--log-level",
-                "DEBUG", "--api-url", remote.base_url, "--project-id", "security-test",
-                "--start"], tmp_path)
+    log_dir = tmp_path / "logs"  # where AppProcess points --log-dir
+    app = AppProcess(["--settings", str(settings_file), "--log-level", "DEBUG",
+                      "--api-url", remote.base_url, "--project-id", "security-test", "--start"],
+                     home=tmp_path, env={"QT_QPA_PLATFORM": "offscreen"})
     try:
         license_id = app.wait_for(r"live session (license-[0-9a-f]+) started").group(1)
         app.wait_for(r"stream event: ravatar-session-start")  # the token URL was loaded
         journal = tmp_path / "state" / "ravatar-live" / "open-licenses.json"
         journal_while_live = journal.read_text(encoding="utf-8")
         assert license_id in journal_while_live
-        app.proc.send_signal(signal.SIGTERM)
-        assert app.proc.wait(timeout=30) == 0
+        app.terminate()
+        assert app.wait_exit() == 0
     finally:
-        if app.proc.poll() is None:
-            app.proc.kill()
-            app.proc.wait(timeout=10)
+        app.kill()
     tokens = remote.call(lambda s: s.issued_tokens)
     assert tokens, "the simulator issued no token: the session did not really run"
     log_files = sorted(log_dir.glob("*.log*"))
@@ -131,7 +77,7 @@ def test_a_full_session_leaves_no_secret_in_the_log_settings_or_journal(remote,
     assert "DEBUG" in log_text, "debug logging was on (the most that can be logged)"
     places = {
         "log file": log_text,
-        "stderr": "".join(app.lines),
+        "stderr": app.text(),
         "settings file": settings_file.read_text(encoding="utf-8"),
         "journal (while live)": journal_while_live,
         "journal (after)": journal.read_text(encoding="utf-8") if journal.exists() else "",
