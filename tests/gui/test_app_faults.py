@@ -112,12 +112,15 @@ def test_a_take_cut_by_a_dropped_connection_is_sent_again_whole(make_app, qtbot)
         qtbot.mousePress(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(pcm_messages(app)) >= 3, timeout=10_000)
     app.sim.inject_fault(route="/ws/chat", status=503, count=1)
+    sent_before_drop = len(pcm_messages(app))
     app.run(app.sim.drop_chat_sockets())
     # The fragment the server heard before the drop becomes an utterance of its own.
     fragment = app.run(app.sim.wait_for_utterances(1))[0]
     qtbot.waitUntil(lambda: link_state(app) is LinkState.CONNECTED, timeout=10_000)
-    before_release = len(pcm_messages(app))
-    qtbot.waitUntil(lambda: len(pcm_messages(app)) >= before_release + 2, timeout=10_000)
+    # Hold the button until the resent fragment AND a few new chunks have reached the server
+    # (counting from the link coming back raced with the resend itself).
+    resent_and_more = sent_before_drop + len(fragment.pcm) // 8192 + 3
+    qtbot.waitUntil(lambda: len(pcm_messages(app)) >= resent_and_more, timeout=15_000)
     qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
     whole = app.run(app.sim.wait_for_utterances(2))[1]
     # The take was resent from its first chunk: it starts with what the fragment started with
