@@ -23,7 +23,8 @@ simulator: $(VENV)/.run-installed
 	$(BIN)/ravatar-live-simulator $(ARGS)
 
 bench: $(VENV)/.test-installed
-	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@# PYTHONPATH=.: benches share the test corpus helpers in tests/support.
+	for b in bench/bench_*.py; do echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || exit 1; done
 
 $(VENV)/bin/python:
 	py=$$(./scripts/find-python.sh) && "$$py" -m venv $(VENV)

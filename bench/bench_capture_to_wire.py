@@ -27,10 +27,10 @@ from ravatar_live.api.rest import RavatarClient
 from ravatar_live.api.ws import ChatSocket
 from ravatar_live.audio.capture import AudioCapture
 from ravatar_live.audio.settings import VoiceSettings
-from ravatar_live.audio.speech_synth import compose, synthesize
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.audio.wav import build_wav
 from ravatar_live.simulator.server import SimulatorConfig, start_simulator
+from tests.support.speech_synth import compose, synthesize
 
 PROJECT_ID = "0123456789abcdef01234567"
 USER_ID = "bench0bench0bench0bench0"

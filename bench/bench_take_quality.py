@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 
 from ravatar_live.audio.settings import RMS_BASELINE_TAKES, TakeSettings
-from ravatar_live.audio.take_quality import Score, build_corpus, score_takes
 from ravatar_live.audio.takes import frame_probabilities, takes_from_probabilities
 from ravatar_live.audio.vad import RmsGate, SileroVad, Vad, WebRtcVad
+from tests.support.take_quality import Score, build_corpus, score_takes
 
 
 def evaluate(probs: list[list[float]], frame: int, settings: TakeSettings, corpus) -> Score:

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from ravatar_live.audio.speech_synth import Clip, compose, mix_noise, synthesize
 from ravatar_live.audio.vad import RmsGate, SileroVad, Vad, WebRtcVad
+from tests.support.speech_synth import Clip, compose, mix_noise, synthesize
 
 FRAME_32MS = 512
 

@@ -20,10 +20,10 @@ from ravatar_live.audio.capture import AudioCapture
 from ravatar_live.audio.errors import CaptureError
 from ravatar_live.audio.pcm import Int16Array
 from ravatar_live.audio.settings import VoiceSettings
-from ravatar_live.audio.speech_synth import compose, espeak_available, synthesize
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.audio.wav import build_wav, read_wav
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig, start_simulator
+from tests.support.speech_synth import compose, espeak_available, synthesize
 
 pytestmark = pytest.mark.e2e
 

@@ -21,9 +21,9 @@ from ravatar_live.audio.errors import CaptureError, DeviceLostError, DeviceNotFo
 from ravatar_live.audio.pcm import CHUNK_BYTES, CHUNK_SAMPLES
 from ravatar_live.audio.resample import CaptureFormat
 from ravatar_live.audio.settings import TakeSettings, VoiceSettings
-from ravatar_live.audio.speech_synth import Clip, compose, espeak_available, synthesize
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.audio.wav import parse_wav
+from tests.support.speech_synth import Clip, compose, espeak_available, synthesize
 
 
 class ManualCapture:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soxr
 
-from ravatar_live.audio.speech_synth import compose, espeak_available, synthesize
 from ravatar_live.audio.takes_cli import main
+from tests.support.speech_synth import compose, espeak_available, synthesize
 
 
 def _write_wav_48k_stereo_float(path: Path, samples16k: np.ndarray) -> None:

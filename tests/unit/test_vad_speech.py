@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from ravatar_live.audio.settings import TakeSettings
-from ravatar_live.audio.speech_synth import (
+from ravatar_live.audio.takes import find_takes
+from ravatar_live.audio.vad import SileroVad, Vad, WebRtcVad
+from tests.support.speech_synth import (
     Clip,
     compose,
     espeak_available,
@@ -17,9 +19,7 @@ from ravatar_live.audio.speech_synth import (
     silence,
     synthesize,
 )
-from ravatar_live.audio.take_quality import score_takes
-from ravatar_live.audio.takes import find_takes
-from ravatar_live.audio.vad import SileroVad, Vad, WebRtcVad
+from tests.support.take_quality import score_takes
 
 
 def _webrtc() -> Vad:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ravatar_live.audio.speech_synth import (
+from ravatar_live.audio.takes import Take
+from tests.support.speech_synth import (
     Clip,
     compose,
     join_with_pause,
@@ -25,7 +26,6 @@ from ravatar_live.audio.speech_synth import (
     silence,
     synthesize,
 )
-from ravatar_live.audio.takes import Take
 
 PHRASES = (
     "Hello, could you tell me about your opening hours?",
