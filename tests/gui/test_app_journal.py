@@ -4,8 +4,6 @@ a blocking call from the GUI thread can be answered."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +14,7 @@ from ravatar_live.live.states import SessionState
 from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.http import post_json as post
 
 pytestmark = pytest.mark.gui
 
@@ -32,15 +31,6 @@ def remote() -> Iterator[SimulatorThread]:
 
 def remote_settings(sim: SimulatorThread) -> Settings:
     return Settings(user_id=USER_ID, project_id="journal-test", api_url=sim.base_url)
-
-
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def test_the_journal_holds_a_live_license_until_it_is_ended(make_app, remote) -> None:

@@ -11,10 +11,8 @@ the codec, the overlay's rows. Set RAVATAR_HEALTH_SHOT=<dir> to keep the screens
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from ravatar_live.ui.main_window import StreamArea
 from ravatar_live.ui.stream_stats import StreamProblemPresenter, StreamStatsOverlay
 from ravatar_live.ui.stream_view import StreamView
 from ravatar_live.ui.theme import apply_theme
+from tests.support.http import post_json as post
 
 pytestmark = pytest.mark.gui
 
@@ -42,14 +41,6 @@ WAIT_MS = 30_000  # generous: the first QtWebEngine start on a 2-core CI box is 
 log = logging.getLogger("figures")
 
 
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers,
-                                 method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.load(r)
 
 
 @dataclass

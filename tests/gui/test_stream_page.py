@@ -11,9 +11,7 @@ message crossed from the iframe to its parent).
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from shiboken6 import Shiboken
 
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.http import post_json as post
 
 pytestmark = pytest.mark.gui
 
@@ -52,14 +51,6 @@ class ConsolePage(QWebEnginePage):
         self.console.emit(message)
 
 
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers,
-                                 method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.load(r)
 
 
 @pytest.fixture(scope="module", params=["webrtc", "canvas"])
