@@ -124,17 +124,24 @@ class BackgroundJudge:
         return self._loaded.wait(timeout)
 
     def ask(self, pause_id: int, samples: Int16Array, at_sample: int) -> None:
+        if self._failure:  # known unavailable: answer at once, the hangover takes over
+            self._answers.put(Verdict(pause_id, None))
+            return
         if self._waiting is not None:
             self._waiting.cancel()  # a question not started yet is moot: a newer pause came
         self._waiting = self._executor.submit(self._run, pause_id, samples)
 
-    def ready(self, position: int) -> list[Verdict]:
+    def ready(self, position: int, *, wait_s: float = 0.0) -> list[Verdict]:
+        """Every answer so far; ``wait_s`` > 0 blocks that long at most for a first one (the
+        takes tool and tests; the live path never waits)."""
         answers: list[Verdict] = []
-        while True:
-            try:
+        try:
+            if wait_s > 0:
+                answers.append(self._answers.get(timeout=wait_s))
+            while True:
                 answers.append(self._answers.get_nowait())
-            except queue.Empty:
-                return answers
+        except queue.Empty:
+            return answers
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
