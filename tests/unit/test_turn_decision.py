@@ -64,7 +64,9 @@ def silent_frames_before_close(t: TakeEnded) -> int:
 def test_a_complete_turn_closes_fast() -> None:
     events, asked = run([0.0] * 10 + [0.9] * 40 + [0.0] * 60, lambda n: 0.9)
     [take] = takes(events)
-    assert len(asked) == 1 and asked[0].end_sample == take.end_sample
+    # judged on the audio so far: the take's start to now, the pause heard so far included
+    assert len(asked) == 1 and asked[0].start_sample == take.start_sample
+    assert asked[0].end_sample == take.end_sample + JUDGE * FRAME
     assert silent_frames_before_close(take) == COMPLETE       # 224 ms: within 300 ms
 
 

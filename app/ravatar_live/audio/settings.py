@@ -31,10 +31,11 @@ class TurnSettings:
     waits up to ``limit_ms``. Without a verdict (model missing or failed) the plain
     ``TakeSettings.hangover_ms`` applies."""
 
-    judge_after_ms: int = 64        # silence that counts as a pause worth judging
-    complete_ms: int = 200          # silence that ends a turn the model calls complete
+    judge_after_ms: int = 128       # silence that counts as a pause worth judging
+    complete_ms: int = 250          # silence that ends a turn the model calls complete
     limit_ms: int = 1200            # silence that ends a turn whatever the model says
-    threshold: float = 0.5          # completion probability that counts as complete
+    threshold: float = 0.5          # completion probability that counts as complete (the
+                                    # model's own decision point)
 
     def validated(self) -> TurnSettings:
         checks = (
@@ -50,10 +51,13 @@ class TurnSettings:
         return self
 
 
+# Balanced: a finished sentence closes ~0.35 s after its end (Silero notices the end ~0.1 s
+# late), a pause the model calls unfinished is waited out up to 1.2 s. Quick answers sooner and
+# waits less; Patient protects longer pauses. bench/bench_take_quality.py measures all three.
 TURN_PRESETS: dict[TurnPatience, TurnSettings] = {
-    "quick": TurnSettings(complete_ms=160, limit_ms=800),
+    "quick": TurnSettings(complete_ms=200, limit_ms=800),
     "balanced": TurnSettings(),
-    "patient": TurnSettings(complete_ms=250, limit_ms=2000),
+    "patient": TurnSettings(complete_ms=350, limit_ms=2000),
 }
 
 

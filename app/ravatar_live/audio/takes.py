@@ -8,7 +8,7 @@ speech probability per VAD frame; it reports sample positions (relative to the s
 - ``TakeConfirmed``: the take holds ``min_speech_ms`` of speech, so it is not a click or a cough;
   only now may audio leave the machine.
 - ``JudgeTurn``: a pause began (``turn.judge_after_ms`` of silence in a take): the audio from
-  ``start_sample`` to ``end_sample`` should be judged by the turn-completion model; the answer
+  ``start_sample`` to ``end_sample`` (now) should be judged by the turn-completion model; the answer
   comes back through ``TakeDetector.judge(pause_id, probability)``.
 - ``TakeEnded``: the end of the turn, or the ``max_take_s`` cap, or the end of the stream.
   ``accepted`` is False for takes that never got confirmed.
@@ -55,7 +55,7 @@ class TakeConfirmed:
 class JudgeTurn:
     pause_id: int
     start_sample: int    # the take's start
-    end_sample: int      # end of the last speech frame: the model judges [start, end)
+    end_sample: int      # now: the model judges [start, end), the pause so far included
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +179,10 @@ class TakeDetector:
         if (self._judging() and self._verdict == _NOT_ASKED
                 and self._silent_frames() >= self._judge_frames):
             self._verdict = _PENDING
-            end = min((self._last_speech + 1) * self.frame_samples, self.position)
-            return [JudgeTurn(self._pause_id, self._take_start, end), *self._close_if_due()]
+            # The audio so far, the silence heard since the last word included: the model
+            # was trained on turns that end in such a pause.
+            return [JudgeTurn(self._pause_id, self._take_start, self.position),
+                    *self._close_if_due()]
         return self._close_if_due()
 
     def _judging(self) -> bool:
