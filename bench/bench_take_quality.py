@@ -68,16 +68,60 @@ class CachedModel:
         self.calls, self.cpu_s = 0, 0.0
 
 
+class RecordingJudge(InlineJudge):
+    """Remembers where each pause was judged, to score the verdicts against the truth."""
+
+    def __init__(self, model: CachedModel, latency_s: float) -> None:
+        super().__init__(model, latency_s=latency_s)
+        self.asked_at: list[int] = []
+
+    def ask(self, pause_id: int, samples: Int16Array, at_sample: int) -> None:
+        self.asked_at.append(at_sample)
+        super().ask(pause_id, samples, at_sample)
+
+
+VerdictLog = list[tuple[str, float | None]]  # ("end" | "mid", P(complete))
+
+
 def evaluate(probs: list[list[float]], vad: Vad, settings: TakeSettings,
              corpus: list[CorpusItem], *, judge_model: CachedModel | None = None,
-             latency_s: float = 0.0) -> Score:
+             latency_s: float = 0.0, verdicts: VerdictLog | None = None) -> Score:
     total = Score()
     for p, item in zip(probs, corpus, strict=True):
-        judge = InlineJudge(judge_model, latency_s=latency_s) if judge_model else None
+        judge = RecordingJudge(judge_model, latency_s) if judge_model else None
         takes = find_takes(item.clip.samples, ReplayVad(p, vad.frame_samples), settings,
                            judge=judge)
         total.add(score_takes(takes, item.clip))
+        if judge is not None and verdicts is not None:
+            verdicts.extend(classify(judge, item))
     return total
+
+
+def classify(judge: RecordingJudge, item: CorpusItem) -> VerdictLog:
+    """Each judged pause as the end of an utterance (asked within 0.6 s after its true end) or
+    a pause inside one; pauses elsewhere (noise) are left out."""
+    out: VerdictLog = []
+    for at, verdict in zip(judge.asked_at, judge.verdicts, strict=True):
+        t = at / 16000
+        for u in item.clip.truth:
+            if u.start_s < t < u.end_s:
+                out.append(("mid", verdict.probability))
+            elif u.end_s <= t <= u.end_s + 0.6:
+                out.append(("end", verdict.probability))
+    return out
+
+
+def verdict_summary(log: VerdictLog, threshold: float) -> str:
+    def share(kind: str) -> str:
+        ps = [p for k, p in log if k == kind and p is not None]
+        return f"{sum(p >= threshold for p in ps) / max(len(ps), 1):.0%} of {len(ps)}"
+
+    ends = np.array([p for k, p in log if k == "end" and p is not None])
+    mids = np.array([p for k, p in log if k == "mid" and p is not None])
+    auc = float(np.mean(ends[:, None] > mids[None, :]) + 0.5 * np.mean(
+        ends[:, None] == mids[None, :])) if ends.size and mids.size else float("nan")
+    return (f"model verdicts: 'complete' (p >= {threshold}) at {share('end')} utterance ends and "
+            f"{share('mid')} pauses inside utterances; ROC AUC ends vs inside {auc:.2f}")
 
 
 def noise_false(probs: list[list[float]], vad: Vad, settings: TakeSettings,
@@ -151,10 +195,12 @@ def main() -> None:
         s = evaluate(silero_probs, silero, st, corpus)
         print(row(f"silero, {hang} ms hangover", s,
                   noise_false(silero_probs, silero, st, corpus), silero_cpu))
+    verdicts: VerdictLog = []
     for name, turn in TURN_PRESETS.items():
         st = replace(base, turn=turn)
         model.reset_counts()
-        s = evaluate(silero_probs, silero, st, corpus, judge_model=model, latency_s=latency)
+        s = evaluate(silero_probs, silero, st, corpus, judge_model=model, latency_s=latency,
+                     verdicts=verdicts if turn == base.turn else None)
         calls, model_cpu = model.calls, model.cpu_s
         frames = sum(len(p) for p in silero_probs)
         cpu = silero_cpu + model_cpu / frames * 1e6
@@ -164,6 +210,8 @@ def main() -> None:
               + f"  ({calls} judgements, {model_cpu / max(calls, 1) * 1000:.0f} ms CPU each)")
     print("* the default. found/missed/split/merged count utterances; false = takes on no "
           "speech, noise = those on noise-only and silence clips; CPU/frame = per 32 ms of audio.")
+    assert base.turn is not None
+    print(verdict_summary(verdicts, base.turn.threshold))
 
     print()
     print("by subset (split / merged, P50 / P95 ms):")

@@ -155,3 +155,28 @@ def test_the_cap_holds_and_takes_never_overlap_whatever_the_model_says(
         assert t.closed_sample - t.start_sample <= 3.0 * 16000 + FRAME
     for a, b in itertools.pairwise(ended):
         assert a.closed_sample <= b.start_sample
+
+
+@settings(max_examples=150, deadline=None)
+@given(probs=st.lists(st.sampled_from([0.0, 0.1, 0.4, 0.6, 0.95]), max_size=500),
+       answers=st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=1, max_size=8),
+       late=st.integers(0, 8))
+def test_with_complete_at_the_hangover_the_model_never_cuts_more_than_the_hangover(
+        probs: list[float], answers: list[float | None], late: int) -> None:
+    # Balanced's promise: a turn called complete closes after the plain hangover, so whatever
+    # the model says, it never splits speech the hangover alone would have kept in one take.
+    s = replace(S, max_take_s=60.0, turn=replace(TURN, complete_ms=S.hangover_ms))
+    with_model, _ = run(probs, lambda n: answers[n % len(answers)], late=late, s=s)
+    plain, _ = run(probs, None, s=replace(s, turn=None))
+    assert len(takes(with_model)) <= len(takes(plain))
+
+
+def test_balanced_closes_a_complete_turn_after_the_default_hangover() -> None:
+    from ravatar_live.audio.settings import DEFAULT_TURN_PATIENCE, TURN_PRESETS
+
+    balanced = TURN_PRESETS["balanced"]
+    assert DEFAULT_TURN_PATIENCE == "balanced" and TakeSettings().turn == balanced
+    assert balanced.complete_ms == TakeSettings().hangover_ms <= 300
+    assert TURN_PRESETS["quick"].complete_ms < balanced.complete_ms \
+        < TURN_PRESETS["patient"].complete_ms
+    assert TURN_PRESETS["quick"].limit_ms < balanced.limit_ms < TURN_PRESETS["patient"].limit_ms

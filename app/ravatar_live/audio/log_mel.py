@@ -79,7 +79,9 @@ def log_mel(audio: npt.ArrayLike) -> Float32Array:
     padded = np.pad(x, half, mode="reflect")
     frames = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP]
     power = np.abs(np.fft.rfft(frames * _hann(), axis=1)) ** 2   # (frames, bins)
-    mel = power[:-1] @ mel_filterbank().T                          # (frames - 1, bands)
+    # einsum's own loop, not BLAS: a BLAS product here wakes OpenBLAS's thread pool, whose
+    # spinning threads cost more CPU than the product (measured in bench/bench_vad.py).
+    mel = np.einsum("fb,mb->fm", power[:-1], mel_filterbank())     # (frames - 1, bands)
     logs = np.log10(np.maximum(mel, _FLOOR))
     logs = np.maximum(logs, logs.max() - _DYNAMIC_RANGE)
     return ((logs + 4.0) / 4.0).T.astype(np.float32)

@@ -32,7 +32,7 @@ class TurnSettings:
     ``TakeSettings.hangover_ms`` applies."""
 
     judge_after_ms: int = 128       # silence that counts as a pause worth judging
-    complete_ms: int = 250          # silence that ends a turn the model calls complete
+    complete_ms: int = 300          # silence that ends a turn the model calls complete
     limit_ms: int = 1200            # silence that ends a turn whatever the model says
     threshold: float = 0.5          # completion probability that counts as complete (the
                                     # model's own decision point)
@@ -51,13 +51,15 @@ class TurnSettings:
         return self
 
 
-# Balanced: a finished sentence closes ~0.35 s after its end (Silero notices the end ~0.1 s
-# late), a pause the model calls unfinished is waited out up to 1.2 s. Quick answers sooner and
-# waits less; Patient protects longer pauses. bench/bench_take_quality.py measures all three.
+# Balanced closes a turn the model calls finished after the same 300 ms as the plain hangover
+# (about 0.4 s after the true end: Silero notices the end ~0.1 s late) and waits out a pause it
+# calls unfinished up to 1.2 s, so it never cuts a sentence the hangover alone would have kept
+# whole. Quick answers sooner and waits less; Patient protects longer pauses.
+# bench/bench_take_quality.py measures all three against the plain hangovers.
 TURN_PRESETS: dict[TurnPatience, TurnSettings] = {
     "quick": TurnSettings(complete_ms=200, limit_ms=800),
     "balanced": TurnSettings(),
-    "patient": TurnSettings(complete_ms=350, limit_ms=2000),
+    "patient": TurnSettings(complete_ms=400, limit_ms=2000),
 }
 
 
@@ -65,10 +67,11 @@ TURN_PRESETS: dict[TurnPatience, TurnSettings] = {
 class TakeSettings:
     """Our take logic on top of any VAD (frame probabilities -> takes)."""
 
-    # Picked by bench/bench_take_quality.py (144 utterances, clean to 5 dB SNR): Silero with
-    # these values made 1 error (one split) with end-of-speech delay P50 419 ms / P95 549 ms;
-    # the web demo's RMS gate made 56 errors at P50 877 ms. A 200 ms hangover would cut the
-    # delay to 323 ms but split 33 sentences at their commas.
+    # Picked by bench/bench_take_quality.py --sweep on its plain utterances (clean to 5 dB SNR):
+    # Silero with these values split 1 of 144 at end-of-speech delay P50 419 ms / P95 549 ms;
+    # the web demo's RMS gate made 56 errors at P50 877 ms. On sentences spoken in phrases
+    # (250-600 ms pauses) the 300 ms hangover alone splits most of them: that is what ``turn``
+    # (the end-of-turn model) is for; ``hangover_ms`` is its fallback.
     threshold: float = 0.5          # speech probability that starts / sustains speech
     release_delta: float = 0.15     # hysteresis: while in speech, threshold - delta still counts
     start_ms: int = 64              # speech needed before a take starts (confirmation)
