@@ -242,6 +242,22 @@ def test_forbidden_stream_page_posts_close(qtbot, simulator, view, case: str) ->
     post(simulator.base_url + "/endLiveSession", {"LicenseId": license_id}, token)
 
 
+def test_a_negotiating_streamer_streams_the_codec_the_page_answers(qtbot, view) -> None:
+    # H.264 and VP8 offered; QtWebEngine decodes only VP8 of the two, so its answer (and the
+    # page's PreferredCodec, put first with setCodecPreferences) picks VP8 and the video plays.
+    web, _page, seen = view
+    config = SimulatorConfig(port=0, transcribe=False, stream_video_codec="negotiate")
+    with SimulatorThread(config) as sim:
+        token, license_id, url = start_session(sim)
+        load_host(web, f"{url}?PreferredCodec=VP8&token={token}")
+        qtbot.waitUntil(lambda: seen.count("host got: ravatar-session-start") == 2,  # video too
+                        timeout=WAIT_MS)
+        [player] = sim.call(lambda s: s.stream_players(license_id))
+        assert (player["offered"], player["codec"], player["rejected"]) == (
+            ["H264", "VP8"], "VP8", [])
+        post(sim.base_url + "/endLiveSession", {"LicenseId": license_id}, token)
+
+
 def mic_simulator(**changes: Any) -> SimulatorThread:
     return SimulatorThread(SimulatorConfig(port=0, transcribe=False, stream_video_codec="VP8",
                                            stream_voice=False, **changes))

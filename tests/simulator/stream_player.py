@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import soxr
 from aiortc import (
     MediaStreamTrack,
     RTCPeerConnection,
@@ -80,18 +81,18 @@ class SpeechTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, samples_16k: np.ndarray | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        speech = np.zeros(0, dtype=np.int16) if samples_16k is None else samples_16k
-        self._samples = np.repeat(speech.astype(np.int16), 3)  # 16 kHz -> 48 kHz (tests only)
+        self._samples = np.zeros(0, dtype=np.int16)
         self._pos = 0
         self._start: float | None = None
         self._frames = 0
         self.enabled = True
 
     def play(self, samples_16k: np.ndarray) -> None:
-        """Start saying `samples_16k` now."""
-        self._samples = np.repeat(samples_16k.astype(np.int16), 3)
+        """Start saying `samples_16k` (int16) now."""
+        resampled = soxr.resample(samples_16k.astype(np.float32) / 32768.0, 16000, 48000)
+        self._samples = np.round(np.clip(resampled, -1, 1) * 32767).astype(np.int16)
         self._pos = 0
 
     async def recv(self) -> AudioFrame:

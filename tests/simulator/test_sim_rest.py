@@ -55,13 +55,22 @@ async def test_start_live_session_hands_out_license_and_stream_url(client) -> No
     assert client.sim.license_size("license-nope") is None
 
 
-async def test_start_defaults_and_tolerates_int_sizes(client) -> None:
+async def test_start_defaults_sizes_and_refuses_json_numbers(client) -> None:
     status, body = await client.post("/startLiveSession", {"avatar_id": client.LIVE_AVATAR})
     assert status == 200
     assert client.sim.license_size(body["LicenseId"]) == (1280, 720)
-    status, body = await client.start(width=1920, height=1080)
+    status, body = await client.start(width=" 1920 ", height="1080")
     assert status == 200
     assert client.sim.license_size(body["LicenseId"]) == (1920, 1080)
+    # PROTOCOL.md: strings holding integers. A JSON number is a client bug the server refuses.
+    for width, height, error in (
+            (1280, "720", 'width must be a string holding an integer, e.g. "1280", not a JSON '
+                          'number'),
+            ("1280", 720.0, 'height must be a string holding an integer, e.g. "720", not a JSON '
+                            'number')):
+        status, body = await client.start(width=width, height=height)
+        assert (status, body["status"], body["error"]) == (400, 400, error)
+    assert client.sim.stats()["issued"] == 2
 
 
 @pytest.mark.parametrize(("width", "height", "fragment"), [

@@ -12,6 +12,11 @@ from ravatar_live.simulator.avatar_render import AvatarRenderer, blink_at, fit_s
 from ravatar_live.simulator.avatar_voice import RATE, espeak_path, speakable, synthesize
 from ravatar_live.simulator.cli import build_parser, config_from_args
 from ravatar_live.simulator.config import SimulatorConfig
+from ravatar_live.simulator.pixel_streaming.microphone import (
+    MAX_UTTERANCE_S,
+    PRE_ROLL_S,
+    UtteranceCutter,
+)
 from ravatar_live.simulator.pixel_streaming.sdp import (
     accept_rejected_sections,
     rejected_kinds,
@@ -212,3 +217,44 @@ def test_cli_stream_flags() -> None:
     # Like Unreal's streamer: H.264 only unless told otherwise.
     assert (defaults.stream_webrtc, defaults.stream_video_codec, defaults.page_mic_handshake) \
         == (True, "H264", True)
+
+
+def blocks(seconds: float, level: float) -> list[np.ndarray]:
+    """20 ms blocks of a 16 kHz tone at `level` RMS (0: silence)."""
+    n = round(seconds / 0.02)
+    tone = (level * np.sqrt(2) * np.sin(np.arange(320) / 3)).astype(np.float32)
+    return [tone.copy() for _ in range(n)]
+
+
+def test_the_microphone_cutter_keeps_the_onset_and_ends_on_a_pause() -> None:
+    cutter = UtteranceCutter(gap_s=0.5)
+    results = [cutter.feed(b) for b in blocks(1.0, 0.0) + blocks(1.0, 0.1) + blocks(0.6, 0.0)]
+    assert [i for i, r in enumerate(results) if r.started] == [50]  # the first voiced block
+    finished = [r.finished for r in results if r.finished is not None]
+    assert len(finished) == 1 and not cutter.open
+    seconds = len(finished[0]) / 2 / 16000
+    # Pre-roll + speech + a short tail, not the whole pause.
+    assert seconds == pytest.approx(PRE_ROLL_S + 1.0 + 0.2, abs=0.03)
+    assert cutter.heard_speech
+
+
+def test_the_microphone_cutter_ignores_clicks_silence_and_nan() -> None:
+    cutter = UtteranceCutter(gap_s=0.5)
+    click = [cutter.feed(b) for b in blocks(0.1, 0.2) + blocks(0.6, 0.0)]
+    assert click[0].started and all(r.finished is None for r in click)  # too short to count
+    nan = np.full(320, np.nan, dtype=np.float32)
+    assert [cutter.feed(nan).started for _ in range(20)] == [False] * 20
+    assert cutter.flush() is None and not cutter.open
+
+
+def test_the_microphone_cutter_ends_long_speech_and_stopped_audio() -> None:
+    cutter = UtteranceCutter(gap_s=0.5)
+    finished = [r.finished for b in blocks(MAX_UTTERANCE_S, 0.1)
+                if (r := cutter.feed(b)).finished is not None]
+    assert len(finished) == 1
+    assert len(finished[0]) / 2 / 16000 == pytest.approx(MAX_UTTERANCE_S, abs=0.03)
+    # Speech goes on as a new utterance, then the audio stops (a muted track may send nothing).
+    starts = [cutter.feed(b).started for b in blocks(0.5, 0.1)]
+    assert starts[0] and not any(starts[1:])
+    pcm = cutter.flush()
+    assert pcm is not None and len(pcm) / 2 / 16000 == pytest.approx(0.5, abs=0.03)

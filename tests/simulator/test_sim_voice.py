@@ -1,19 +1,24 @@
-"""Voice requests: Live PCM streams (validation, utterance gap, final short chunk), WAV blobs
-(any rate/width/channels to 16 kHz mono), saved utterances, and real pocketsphinx recognition."""
+"""Voice requests: Live PCM streams (validation, utterance gap, final short chunk), recorded blobs
+(WAV of any rate/width/channels, WebM/Opus and Ogg/Opus, to 16 kHz mono), saved utterances, and
+real pocketsphinx recognition."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import io
+import logging
 import shutil
 import subprocess
 import time
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
+
+from ravatar_live.simulator.audio import wav_to_pcm16k
 
 CHUNK = 8192
 
@@ -165,16 +170,60 @@ async def test_wav_blob_is_converted_to_16k_mono(client, rate: int, channels: in
 
 
 @pytest.mark.parametrize(("blob", "fragment"), [
-    (b"OggS" + b"\x00" * 40, "Ogg/WebM"),
-    (b"\x1a\x45\xdf\xa3" + b"\x00" * 40, "Ogg/WebM"),
-    (b"hello, not audio", "not a WAV file"),
+    (b"OggS" + b"\x00" * 40, "not readable Ogg audio"),
+    (b"\x1a\x45\xdf\xa3" + b"\x00" * 40, "not readable WebM audio"),
+    (b"hello, not audio", "neither a WAV file (RIFF/WAVE) nor WebM or Ogg audio"),
     (b"RIFF\x10\x00\x00\x00WAVEjunkjunk", "not a readable PCM WAV"),
 ])
-async def test_undecodable_blobs_get_notices(client, blob: bytes, fragment: str) -> None:
+async def test_undecodable_blobs_get_notices(client, blob: bytes, fragment: str,
+                                             caplog) -> None:
+    caplog.set_level(logging.INFO, logger="ravatar_live.simulator")
     async with client.ws() as ws:
         await ws.send_json(client.wav_message(blob))
         notice = await client.receive_json(ws)
     assert notice["type"] == "system" and fragment in notice["content"]
+    assert any("refused" in r.getMessage() and fragment in r.getMessage()
+               for r in caplog.records)
+    assert client.sim.utterances == []
+
+
+def opus_blob(pcm_16k: bytes, container: str) -> bytes:
+    """16 kHz speech as a WebM/Opus or Ogg/Opus file, as a browser's MediaRecorder makes it."""
+    samples = np.frombuffer(pcm_16k, dtype="<i2").reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+    frame.sample_rate = 16000
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container) as media:
+        stream = media.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        for resampled in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
+            for packet in stream.encode(resampled):
+                media.mux(packet)
+        for packet in stream.encode(None):
+            media.mux(packet)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("container", ["webm", "ogg"])
+async def test_webm_and_ogg_opus_blobs_are_heard_like_wav(make_client, tmp_path: Path,
+                                                          container: str) -> None:
+    from ravatar_live.simulator.transcriber import pocketsphinx_available
+
+    assert pocketsphinx_available(), "pocketsphinx is not installed (pip install '.[asr]')"
+    c = await make_client(transcribe=True)
+    speech = wav_to_pcm16k(espeak("what is the weather like today", tmp_path / "speech.wav"))
+    blob = opus_blob(speech, container)
+    assert blob[:4] == {"webm": b"\x1a\x45\xdf\xa3", "ogg": b"OggS"}[container]
+    async with c.ws() as ws:
+        await ws.send_json(c.wav_message(blob, isPushToTalk=True))
+        reply = await c.receive_json(ws, within_s=30)
+    [utt] = c.sim.utterances
+    assert utt.source == "wav" and utt.push_to_talk is True  # a recorded blob, like a WAV
+    assert abs(utt.duration_s - len(speech) / 2 / 16000) < 0.05  # decoded to 16 kHz mono
+    assert utt.transcript and {"weather", "today", "like"} & set(utt.transcript.split()), \
+        f"recognised {utt.transcript!r}"
+    assert reply["type"] == "incoming" and reply["chat_type"] == "voice"
+    assert reply["answer"].startswith(f">{utt.transcript}\n\n")
 
 
 async def test_save_audio_dir_writes_16k_mono_wavs(make_client, tmp_path: Path) -> None:
@@ -221,7 +270,6 @@ async def test_pocketsphinx_transcribes_espeak_speech(make_client, tmp_path: Pat
     c = await make_client(transcribe=True)
     lid = await c.start_license()
     wav = espeak("what is the weather like today", tmp_path / "speech.wav")
-    from ravatar_live.simulator.audio import wav_to_pcm16k
     pcm = wav_to_pcm16k(wav)
     async with c.ws() as ws:
         for part in chunks(pcm):  # as the app streams it: 8192-byte chunks, last one padded

@@ -159,6 +159,11 @@ def test_float_to_pcm16_clamps_and_rounds(values: list[float]) -> None:
     assert out.tolist() == expected
 
 
+def test_float_to_pcm16_turns_nan_into_silence_and_infinities_into_full_scale() -> None:
+    out = np.frombuffer(float_to_pcm16(np.array([np.nan, np.inf, -np.inf, 0.5])), dtype="<i2")
+    assert out.tolist() == [0, 32767, -32767, 16384]
+
+
 def test_pcm_chunk_rules() -> None:
     assert check_pcm_chunk(b"\x00" * CHUNK_BYTES) is False
     assert check_pcm_chunk(b"\x00" * 2) is True

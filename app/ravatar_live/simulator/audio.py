@@ -1,4 +1,5 @@
-"""Audio handling for voice requests: WAV blobs to 16 kHz mono s16le, PCM chunk checks, levels."""
+"""Audio handling for voice requests: WAV blobs to 16 kHz mono s16le, PCM chunk checks, levels,
+the float-to-int16 rule."""
 
 from __future__ import annotations
 
@@ -46,13 +47,15 @@ def check_pcm_chunk(pcm: bytes) -> bool:
     return len(pcm) < CHUNK_BYTES
 
 
+def is_wav(blob: bytes) -> bool:
+    """Whether `blob` starts like a RIFF/WAVE file."""
+    return blob[:4] == b"RIFF" and blob[8:12] == b"WAVE"
+
+
 def wav_to_pcm16k(blob: bytes) -> bytes:
     """Decode a WAV file (8/16/24/32-bit integer PCM, any rate and channel count) to 16 kHz mono
-    s16le. WebM/Ogg and float WAVs raise UnusableAudioError with a plain explanation."""
-    if blob[:4] == b"OggS" or blob[:4] == b"\x1a\x45\xdf\xa3":
-        raise UnusableAudioError(
-            "file_base64_data holds Ogg/WebM audio; the simulator decodes only WAV")
-    if blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
+    s16le. Anything else raises UnusableAudioError with a plain explanation."""
+    if not is_wav(blob):
         raise UnusableAudioError("file_base64_data is not a WAV file (no RIFF/WAVE header)")
     try:
         with wave.open(io.BytesIO(blob), "rb") as wav:
@@ -88,10 +91,16 @@ def _to_float(frames: bytes, width: int) -> np.ndarray:
     raise UnusableAudioError(f"WAV sample width of {width} bytes is not supported")
 
 
+def float_to_int16(samples: np.ndarray) -> np.ndarray:
+    """Clamp to [-1, 1] and scale by 32767, rounding (the protocol's float-to-int16 rule). NaN
+    becomes silence and infinities full scale: casting NaN to an integer is undefined."""
+    finite = np.nan_to_num(samples.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.round(np.clip(finite, -1.0, 1.0) * 32767.0).astype("<i2")
+
+
 def float_to_pcm16(samples: np.ndarray) -> bytes:
-    """Clamp to [-1, 1] and scale by 32767, rounding (the protocol's float-to-int16 rule)."""
-    clipped = np.clip(samples.astype(np.float64), -1.0, 1.0)
-    return np.round(clipped * 32767.0).astype("<i2").tobytes()
+    """`float_to_int16` as s16le bytes."""
+    return float_to_int16(samples).tobytes()
 
 
 def describe_pcm(pcm: bytes) -> str:

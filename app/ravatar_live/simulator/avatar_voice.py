@@ -15,6 +15,8 @@ import wave
 import numpy as np
 import soxr
 
+from ravatar_live.simulator.audio import float_to_int16
+
 log = logging.getLogger(__name__)
 
 RATE = 48000  # the WebRTC audio track's rate (Opus)
@@ -49,7 +51,7 @@ def wav_to_track_samples(wav_bytes: bytes) -> np.ndarray:
         samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(1)
     if rate != RATE and len(samples):
         samples = soxr.resample(samples, rate, RATE)
-    return np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return float_to_int16(samples)
 
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:

@@ -1,4 +1,5 @@
-"""The chat WebSocket /ws/chat?token= (PROTOCOL.md section 4): text, WAV blobs, Live PCM streams.
+"""The chat WebSocket /ws/chat?token= (PROTOCOL.md section 4): text, voice blobs (WAV, WebM or
+Ogg), Live PCM streams.
 
 Every client frame gets an answer: a reply (`type: "incoming"`) for a complete request, or a
 `type: "system"` notice saying what was wrong with it. Nothing is dropped silently.
@@ -15,18 +16,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ravatar_live.simulator.audio import (
-    UnusableAudioError,
-    check_pcm_chunk,
-    decode_base64,
-    wav_to_pcm16k,
-)
+from ravatar_live.simulator.audio import UnusableAudioError, check_pcm_chunk, decode_base64
 from ravatar_live.simulator.auth import TokenClaims, TokenRejectedError
 from ravatar_live.simulator.catalog import avatar_by_id
 from ravatar_live.simulator.hostile import Frame, HostileFrames
 from ravatar_live.simulator.replies import compose_reply
 from ravatar_live.simulator.state import STATE_KEY, SimulatorState
 from ravatar_live.simulator.turns import RequestContext, hear, reply_message
+from ravatar_live.simulator.voice_blobs import blob_to_pcm16k
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +57,11 @@ class ChatConnection:
     def notify(self, text: str) -> None:
         """Queue a system notice (sent without the reply delay, in order)."""
         self._enqueue({"type": "system", "content": text}, delay=0.0)
+
+    def _refuse(self, reason: str) -> None:
+        """A client message that cannot be used: say why in the log and to the client."""
+        log.info("refused a chat message from user %s: %s", self.user_id, reason)
+        self.notify(reason)
 
     def _enqueue(self, message: dict[str, Any], delay: float) -> None:
         self._outbox.put_nowait((asyncio.get_running_loop().time() + delay, message))
@@ -124,7 +126,7 @@ class ChatConnection:
                 if frame.type == WSMsgType.TEXT:
                     self.handle_text(frame.data)
                 elif frame.type == WSMsgType.BINARY:
-                    self.notify("binary frames are not supported: send one JSON object per "
+                    self._refuse("binary frames are not supported: send one JSON object per "
                                 "UTF-8 text frame")
                 elif frame.type == WSMsgType.ERROR:
                     log.info("chat socket error: %s", self.ws.exception())
@@ -142,17 +144,17 @@ class ChatConnection:
         try:
             message = json.loads(raw)
         except json.JSONDecodeError:
-            self.notify("could not parse that message: expected one JSON object per frame")
+            self._refuse("could not parse that message: expected one JSON object per frame")
             return
         if not isinstance(message, dict):
-            self.notify("expected a JSON object, got " + type(message).__name__)
+            self._refuse("expected a JSON object, got " + type(message).__name__)
             return
         self.state.add_message(message)
         try:
             self._dispatch(message)
         except Exception:  # a bug here must cost one message, not the connection
             log.exception("could not handle a chat message")
-            self.notify("the simulator could not handle that message (internal error; see its "
+            self._refuse("the simulator could not handle that message (internal error; see its "
                         "log)")
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -163,21 +165,21 @@ class ChatConnection:
         elif "request" in message:
             self._on_text(message)
         else:
-            self.notify("unrecognised message: expected `request` (text), `file_base64_data` "
+            self._refuse("unrecognised message: expected `request` (text), `file_base64_data` "
                         "(recorded voice) or `audio_base64_pcm` (Live PCM stream)")
 
     def _context(self, message: dict[str, Any], voice: bool) -> RequestContext | None:
         """Common fields, or None after a notice saying what is wrong."""
         license_id = message.get("LicenseId")
         if license_id is not None and (not isinstance(license_id, str) or not license_id):
-            self.notify("LicenseId must be a non-empty string")
+            self._refuse("LicenseId must be a non-empty string")
             return None
         lic = self.state.licenses.get(license_id) if license_id else None
         avatar = avatar_by_id(message.get("avatar_id"))
         if avatar is None and lic is not None and message.get("avatar_id") is None:
             avatar = avatar_by_id(lic.avatar_id)
         if avatar is None:
-            self.notify(f"unknown avatar_id {message.get('avatar_id')!r}: use an _id from "
+            self._refuse(f"unknown avatar_id {message.get('avatar_id')!r}: use an _id from "
                         "GET /connection")
             return None
         if license_id and lic is None:
@@ -186,7 +188,7 @@ class ChatConnection:
             # otherwise.
             if not streaming or license_id not in self._dead_noticed:
                 self._dead_noticed.add(license_id)
-                self.notify(f"LicenseId {license_id} is not a live session (ended, expired or "
+                self._refuse(f"LicenseId {license_id} is not a live session (ended, expired or "
                             "never started); start a new one with POST /startLiveSession")
             if streaming:
                 return None  # a Live stream needs a live license; chat replies still work
@@ -206,7 +208,7 @@ class ChatConnection:
     def _on_text(self, message: dict[str, Any]) -> None:
         text = message.get("request")
         if not isinstance(text, str) or not text.strip():
-            self.notify("`request` must be a non-empty string")
+            self._refuse("`request` must be a non-empty string")
             return
         ctx = self._context(message, voice=False)
         if ctx is None:
@@ -225,9 +227,9 @@ class ChatConnection:
         if ctx is None:
             return
         try:
-            pcm = wav_to_pcm16k(decode_base64(message["file_base64_data"], "file_base64_data"))
+            pcm = blob_to_pcm16k(decode_base64(message["file_base64_data"], "file_base64_data"))
         except UnusableAudioError as exc:
-            self.notify(str(exc))
+            self._refuse(str(exc))
             return
         if ctx.license_id:
             ctx.turn = self.state.begin_turn(ctx.license_id, "thinking")
@@ -236,13 +238,13 @@ class ChatConnection:
     def _on_pcm_chunk(self, message: dict[str, Any]) -> None:
         license_id = message.get("LicenseId")
         if not license_id:
-            self.notify("audio_base64_pcm needs isLive: true and the LicenseId of a live session")
+            self._refuse("audio_base64_pcm needs isLive: true and the LicenseId of a live session")
             return
         try:
             pcm = decode_base64(message["audio_base64_pcm"], "audio_base64_pcm")
             is_last = check_pcm_chunk(pcm)
         except UnusableAudioError as exc:
-            self.notify(str(exc))
+            self._refuse(str(exc))
             return
         ctx = self._context(message, voice=True)
         if ctx is None or ctx.license_id is None:

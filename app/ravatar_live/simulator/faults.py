@@ -11,7 +11,7 @@ cleared). A fault may:
 - run the route, then wait `answer_delay_s` before answering (a server that did the work, e.g.
   handed out a license, and is slow to say so: a client that gives up never learns the result);
 - spoil the body: "truncated" (the real JSON cut in half) or "non_json" (an HTML error page).
-Admin routes (/admin/...), CORS preflights, static files and stream pages never see faults.
+Admin routes (/admin/...), CORS preflights, icons and the stream instances never see faults.
 """
 
 from __future__ import annotations

@@ -140,12 +140,18 @@ async def get_chat(request: web.Request) -> web.Response:
 
 
 # --- POST /startLiveSession ------------------------------------------------------------------
+_JSON_KINDS = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object",
+               type(None): "null"}
+
+
 def _dimension(body: dict[str, Any], name: str, default: str, maximum: int) -> int | str:
-    """An integer in 1..maximum, or an error text. Strings are documented; ints are tolerated."""
+    """An integer in 1..maximum, or an error text. PROTOCOL.md documents strings holding integers
+    ("1280"); a JSON number is refused like any other type."""
     raw = body.get(name, default)
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return f"{name} must be a string holding an integer, e.g. \"{default}\""
-    text = str(raw).strip()
+    if not isinstance(raw, str):
+        kind = _JSON_KINDS.get(type(raw), type(raw).__name__)
+        return f"{name} must be a string holding an integer, e.g. \"{default}\", not a JSON {kind}"
+    text = raw.strip()
     if not text.isdigit():
         return f"{name} must be a string holding an integer, got {raw!r}"
     value = int(text)
@@ -170,6 +176,7 @@ async def post_start_live_session(request: web.Request) -> web.Response:
     height = _dimension(body, "height", DEFAULT_HEIGHT, MAX_HEIGHT)
     for checked in (width, height):
         if isinstance(checked, str):
+            log.info("startLiveSession refused: %s", checked)
             return api_error(400, checked)
     assert isinstance(width, int) and isinstance(height, int)
     forced = state.config.force_start_status

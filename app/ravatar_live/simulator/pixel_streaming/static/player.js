@@ -230,12 +230,18 @@
       if (!stream) { video.srcObject.addTrack(ev.track); }
       playVideo();
     });
-    video.onplaying = function () {
+    // Epic's videoInitialized: the first video frame is shown (never for audio only).
+    function videoShown() {
       if (pc !== peer || videoStarted || !video.videoWidth) { return; }
       videoStarted = true;
-      sessionStarted();                // Epic's videoInitialized
+      sessionStarted();
       micReady("video-initialized");
-    };
+    }
+    if (video.requestVideoFrameCallback) {
+      video.requestVideoFrameCallback(videoShown);
+    } else {
+      video.onresize = videoShown;
+    }
     peer.addEventListener("connectionstatechange", function () {
       if (pc !== peer) { return; }
       if (peer.connectionState === "connected") {
