@@ -39,6 +39,7 @@ class Player:
     received: list[str] = field(default_factory=list)  # message types the player sent
     streamer: TestStreamer | None = None
     pongs: int = 0
+    ponged: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -74,11 +75,9 @@ class SignallingServer:
         app.router.add_get("/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
 
     async def close(self) -> None:
         for player in list(self.players):
@@ -200,6 +199,7 @@ class SignallingServer:
             await player.ws.send_str(json.dumps({"type": "pong", "time": data.get("time")}))
         elif kind == "pong":
             player.pongs += 1
+            player.ponged.set()
 
     async def _ping(self, player: Player, interval_s: float) -> None:
         while not player.ws.closed:
@@ -229,12 +229,16 @@ class ServerThread:
                                         name="test-signalling-server", daemon=True)
         self._thread.start()
         self.server = SignallingServer(options)
+        self.closed = False
         self.call(self.server.start())
 
     def call[T](self, coro: Coroutine[Any, Any, T], timeout_s: float = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.call(self.server.close())
         self.call(self._loop.shutdown_default_executor())
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -116,9 +116,11 @@ class TestStreamer:
         self.video = PatternVideoTrack(width, height, fps)
         self.audio = ToneAudioTrack(voice_after_s)
         self.answer_sdp: str | None = None
+        self._video_transceiver: Any = None
 
     async def offer(self) -> str:
-        video = self.pc.addTransceiver(self.video, direction="sendonly")
+        video = self._video_transceiver = self.pc.addTransceiver(self.video,
+                                                                  direction="sendonly")
         names = ("H264", "VP8") if self.codec == "both" else (self.codec,)
         capabilities = RTCRtpSender.getCapabilities("video").codecs
         video.setCodecPreferences(
@@ -131,6 +133,10 @@ class TestStreamer:
 
     async def accept_answer(self, sdp: str) -> None:
         self.answer_sdp = sdp
+        # Send with the codec the answer puts first, as libwebrtc does (aiortc would otherwise
+        # keep the offer's own preference order).
+        if self._video_transceiver is not None:
+            self._video_transceiver.setCodecPreferences([])
         await self.pc.setRemoteDescription(Description(sdp, "answer"))
 
     @property

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiohttp
 import av
@@ -143,7 +143,8 @@ class PlayerWorker:
             loop.run_until_complete(self._run())
             loop.run_until_complete(loop.shutdown_asyncgens())
             # Its resolver threads too: stop() promises no thread is left behind.
-            loop.run_until_complete(loop.shutdown_default_executor(timeout=1.0))
+            base_loop = cast(asyncio.BaseEventLoop, loop)  # the timeout is not in the ABC's stub
+            loop.run_until_complete(base_loop.shutdown_default_executor(timeout=1.0))
         except Exception:
             logger.exception("the native stream player stopped on an error")
         finally:
@@ -188,7 +189,6 @@ class PlayerWorker:
                 url = await open_stream_page(http, self._url, self._settings.page_timeout_s)
                 connection = StreamConnection(http, url, self, self._settings.connection,
                                               streamer_id)
-                self._connection_frames = 0
                 await connection.run()
             except (StreamAccessError, UndecodableStreamError) as exc:
                 kind = "access" if isinstance(exc, StreamAccessError) else "codec"
@@ -205,6 +205,7 @@ class PlayerWorker:
                     streamer_id = connection.streamer_id
                 if self._connection_frames > 0:
                     failures = 0  # it was playing: start the back-off series afresh
+                self._connection_frames = 0
                 if failures >= len(delays):
                     message = (f"{exc.user_message} The stream could not be reconnected after "
                                f"{len(delays)} attempts.")
