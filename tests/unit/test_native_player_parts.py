@@ -89,13 +89,50 @@ def test_buffer_underrun_pads_silence_and_primes_again() -> None:
     assert not buffer.read(10).any()  # priming again: below the prefill
 
 
-def test_buffer_caps_latency_by_dropping_the_oldest() -> None:
-    buffer = PlaybackBuffer(prefill_frames=10, max_frames=100)
+def test_buffer_caps_latency_by_skipping_the_oldest() -> None:
+    skipped: list[np.ndarray] = []
+    buffer = PlaybackBuffer(prefill_frames=10, max_frames=100, on_skip=skipped.append)
     for value in range(1, 6):
         buffer.write(block(40, value))
-    assert buffer.queued_frames <= 100
-    assert buffer.dropped_frames == 120
-    assert (buffer.read(40) == 4).all()
+    assert buffer.queued_frames == 100
+    assert buffer.dropped_frames == 100 == sum(len(b) for b in skipped)
+    out = buffer.read(40)
+    assert (out[:20] == 3).all() and (out[20:] == 4).all()  # the newest audio, in order
+    assert np.concatenate(skipped)[:, 0].tolist() == [1] * 40 + [2] * 40 + [3] * 20
+
+
+def test_buffer_brings_a_lasting_backlog_down_to_the_prefill() -> None:
+    """After a device stall the queue stays long though reads and writes keep pace: the
+    surplus is skipped once the lowest level over a window stayed above prefill + slack."""
+    skipped: list[np.ndarray] = []
+    buffer = PlaybackBuffer(prefill_frames=100, max_frames=10_000, on_skip=skipped.append,
+                            adjust_frames=1000, slack_frames=50)
+    buffer.write(block(800, 1))  # the backlog a stall left
+    for _ in range(10):  # then steady: one block in, one block out
+        buffer.write(block(100, 2))
+        buffer.read(100)
+    assert buffer.queued_frames == 100
+    assert buffer.dropped_frames == 700 == sum(len(b) for b in skipped)
+    # A queue that only briefly runs long (jitter) is left alone.
+    calm = PlaybackBuffer(prefill_frames=100, max_frames=10_000, adjust_frames=1000,
+                          slack_frames=50)
+    calm.write(block(100, 1))
+    for i in range(10):
+        calm.write(block(300 if i == 3 else 100, 2))
+        calm.read(100 if i != 4 else 300)
+    assert calm.dropped_frames == 0
+
+
+def test_skipped_audio_still_counts_for_the_onset() -> None:
+    onsets: list[int] = []
+    playback = AudioPlayback(lambda: onsets.append(1), prefill_s=0.02, max_buffer_s=0.1)
+    for _ in range(25):  # 500 ms of silence arrive while the device is stalled
+        playback.push(stereo_frame(np.zeros(960, np.int16)))
+    assert playback.buffer.dropped_frames > 0
+    playback.push(stereo_frame(tone(960, 0.25)))
+    for _ in range(8):  # the device comes back
+        playback.render(960, 0.0)
+    assert onsets == [1]
 
 
 def stereo_frame(samples: np.ndarray) -> av.AudioFrame:

@@ -4,8 +4,10 @@ level, voice onset, and a tap of exactly what was played. No Qt.
 Threads: the player thread `push()`es decoded frames; the output backend's device thread calls
 `render()` for every block it needs (PortAudio's callback, or a QAudioSink's thread). The two
 meet in a small locked FIFO that starts playing once `prefill_s` is buffered (so network jitter
-does not click), and drops the oldest audio when more than `max_buffer_s` piles up (the sender's
-clock runs a little fast against the sound card's: latency must not grow).
+does not click) and keeps the latency near that: it skips the oldest audio when more than
+`max_buffer_s` piles up, or when more than the prefill stayed queued for half a second (the
+device stalled - PulseAudio's first second can - or the sender's clock runs fast against the
+sound card's). Skipped audio still counts for levels and onsets.
 
 The tap (`add_tap`) is for an echo canceller: each `PlayedBlock` holds the samples the device was
 given (after volume and mute) and the monotonic time their first sample is due at the speaker.
@@ -51,14 +53,26 @@ Render = Callable[[int, float], bytes]  # (frames wanted, monotonic time they pl
 
 
 class PlaybackBuffer:
-    """Thread-safe FIFO of int16 (frames, channels) blocks with prefill and a latency cap."""
+    """Thread-safe FIFO of int16 (frames, channels) blocks with prefill and latency control.
 
-    def __init__(self, prefill_frames: int, max_frames: int) -> None:
+    Latency stays near the prefill: a hard cap (`max_frames`) when writes pile up, and, when the
+    least amount queued over the last `adjust_frames` played stayed above prefill + `slack`
+    (after the device stalled, or its clock runs slow), the surplus oldest audio is skipped.
+    Skipped audio goes to `on_skip` (outside the lock), so level analysis still sees it."""
+
+    def __init__(self, prefill_frames: int, max_frames: int, *,
+                 on_skip: Callable[[np.ndarray], None] | None = None,
+                 adjust_frames: int = RATE // 2, slack_frames: int = RATE // 25) -> None:
         self._blocks: deque[np.ndarray] = deque()
         self._queued = 0
         self._lock = threading.Lock()
         self._prefill = prefill_frames
         self._max = max(max_frames, prefill_frames)
+        self._on_skip = on_skip
+        self._adjust_frames = adjust_frames
+        self._slack = slack_frames
+        self._window_read = 0
+        self._window_min: int | None = None
         self._priming = True
         self.underruns = 0
         self.dropped_frames = 0
@@ -72,14 +86,13 @@ class PlaybackBuffer:
         with self._lock:
             self._blocks.append(block)
             self._queued += len(block)
-            while self._queued > self._max and len(self._blocks) > 1:
-                dropped = self._blocks.popleft()
-                self._queued -= len(dropped)
-                self.dropped_frames += len(dropped)
+            skipped = self._skip(self._queued - self._max) if self._queued > self._max else []
+        self._report(skipped)
 
     def read(self, frames: int) -> np.ndarray:
         """`frames` frames; silence where there is no audio (yet)."""
         out = np.zeros((frames, CHANNELS), np.int16)
+        skipped: list[np.ndarray] = []
         with self._lock:
             if self._priming:
                 if self._queued < self._prefill:
@@ -99,13 +112,50 @@ class PlaybackBuffer:
             if filled < frames:  # ran dry: wait for a prefill again before playing on
                 self.underruns += 1
                 self._priming = True
+                self._window_read, self._window_min = 0, None
+            else:
+                skipped = self._follow_latency(frames)
+        self._report(skipped)
         return out
+
+    def _follow_latency(self, frames: int) -> list[np.ndarray]:
+        lowest = self._queued if self._window_min is None else min(self._window_min,
+                                                                   self._queued)
+        self._window_min = lowest
+        self._window_read += frames
+        if self._window_read < self._adjust_frames:
+            return []
+        self._window_read, self._window_min = 0, None
+        surplus = lowest - self._prefill
+        return self._skip(surplus) if surplus > self._slack else []
+
+    def _skip(self, frames: int) -> list[np.ndarray]:
+        """Remove the oldest `frames` frames (lock held); returns them."""
+        skipped: list[np.ndarray] = []
+        while frames > 0 and self._blocks:
+            block = self._blocks[0]
+            take = min(frames, len(block))
+            skipped.append(block[:take])
+            if take == len(block):
+                self._blocks.popleft()
+            else:
+                self._blocks[0] = block[take:]
+            self._queued -= take
+            self.dropped_frames += take
+            frames -= take
+        return skipped
+
+    def _report(self, skipped: list[np.ndarray]) -> None:
+        if self._on_skip is not None:
+            for block in skipped:
+                self._on_skip(block)
 
     def clear(self) -> None:
         with self._lock:
             self._blocks.clear()
             self._queued = 0
             self._priming = True
+            self._window_read, self._window_min = 0, None
 
 
 class AudioPlayback:
@@ -114,7 +164,9 @@ class AudioPlayback:
     def __init__(self, on_onset: Callable[[], None], *, prefill_s: float = 0.06,
                  max_buffer_s: float = 0.3) -> None:
         self._on_onset = on_onset
-        self.buffer = PlaybackBuffer(round(prefill_s * RATE), round(max_buffer_s * RATE))
+        self.buffer = PlaybackBuffer(round(prefill_s * RATE), round(max_buffer_s * RATE),
+                                     on_skip=self._analyse)
+        self._analysis_lock = threading.Lock()  # fed by the device thread and, on skips, ours
         self._resampler: av.AudioResampler | None = None
         self._taps: tuple[PlaybackTap, ...] = ()
         self._detector = VoiceOnsetDetector()
@@ -177,7 +229,8 @@ class AudioPlayback:
     def reset(self) -> None:
         """A new connection: drop old audio; earlier sound does not count as quiet."""
         self.buffer.clear()
-        self._detector.reset()
+        with self._analysis_lock:
+            self._detector.reset()
 
     # --- device thread ---------------------------------------------------------------------------
     def render(self, frames: int, played_at: float) -> bytes:
@@ -200,11 +253,15 @@ class AudioPlayback:
         return block.tobytes()
 
     def _analyse(self, block: np.ndarray) -> None:
+        """Level and onset of the next stretch of the stream (played, or skipped to keep the
+        latency down: the stream's timeline has no holes for the onset's quiet time)."""
         if not len(block):
             return
         level = rms_level(block)
-        previous = self._level
-        self._level = level if previous is None \
-            else previous + LEVEL_SMOOTHING * (level - previous)
-        if self._detector.feed(level, len(block) / RATE):
+        with self._analysis_lock:
+            previous = self._level
+            self._level = level if previous is None \
+                else previous + LEVEL_SMOOTHING * (level - previous)
+            onset = self._detector.feed(level, len(block) / RATE)
+        if onset:
             self._on_onset()
