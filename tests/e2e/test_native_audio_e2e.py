@@ -1,6 +1,6 @@
 """The native player's audio really comes out: a real stream (aiortc streamer sending an Opus
-tone after a second of silence) -> NativeStreamPlayer -> the default output backend
-(PortAudio) -> PulseAudio's null sink `vsink`, whose monitor we record with `parec`.
+tone after a second of silence) -> NativeStreamPlayer -> each output backend (PortAudio, Qt)
+-> PulseAudio's null sink `vsink`, whose monitor we record with `parec`.
 
 Proves: the tone is audible on the sink at 440 Hz; the voice onset is reported; mute and
 volume change what comes out; the tap sees exactly the played blocks, timed ahead of now.
@@ -82,10 +82,13 @@ def server() -> Iterator[ServerThread]:
     thread.close()
 
 
-@pytest.fixture
-def player(qtbot: Any) -> Iterator[NativeStreamPlayer]:
+@pytest.fixture(params=["pyaudio", "qt"])
+def player(request: pytest.FixtureRequest, qtbot: Any) -> Iterator[NativeStreamPlayer]:
+    """The player on each output backend (PortAudio, the default; Qt's QAudioSink, the
+    fallback)."""
     settings = PlayerSettings(connection=ConnectionSettings(config_wait_s=0.5,
-                                                            streamer_poll_s=0.1))
+                                                            streamer_poll_s=0.1),
+                              audio_backends=(request.param,))
     made = NativeStreamPlayer(settings)
     yield made
     # The player's stop() needs only a running asyncio loop (no Qt signal delivery).

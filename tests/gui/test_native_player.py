@@ -9,9 +9,16 @@ after a dropped socket, and giving up when the server is gone.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +30,7 @@ from ravatar_live.stream.stats import StreamStats
 from ravatar_live.stream.worker import PlayerSettings
 from ravatar_live.ui.native_video import NativeVideoView
 from tests.gui.conftest import run
-from tests.support.signalling_server import ServerOptions, ServerThread
+from tests.support.signalling_server import TOKEN, ServerOptions, ServerThread
 from tests.support.streamer import ORANGE, TEAL
 
 WAIT_MS = 30_000
@@ -147,8 +154,16 @@ def test_the_avatar_voice_onset_is_reported_without_an_audio_device(
     assert record.onsets == 1
 
 
+def our_log(caplog: pytest.LogCaptureFixture) -> str:
+    """What the app's own loggers wrote (the test server's access log shows URLs)."""
+    return "\n".join(r.getMessage() for r in caplog.records
+                     if r.name.startswith("ravatar_live"))
+
+
 def test_refused_access_is_a_problem_and_closes_the_session(
-        make_server: Any, make_player: Any, qtbot: Any) -> None:
+        make_server: Any, make_player: Any, qtbot: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     server = make_server()
     player = make_player()
     record = Recorder(player)
@@ -158,6 +173,8 @@ def test_refused_access_is_a_problem_and_closes_the_session(
     assert [kind for kind, _ in record.problems] == ["access"]
     assert record.started == 0
     assert server.server.players == []  # it never reached the signalling
+    assert "not-the-token" not in our_log(caplog)
+    assert "refused access" in our_log(caplog)
 
 
 def test_streamer_disconnected_closes_the_session(make_server: Any, make_player: Any,
@@ -173,8 +190,10 @@ def test_streamer_disconnected_closes_the_session(make_server: Any, make_player:
     assert record.started == 1 and record.problems == []
 
 
-def test_a_dropped_socket_reconnects_and_starts_again(make_server: Any, make_player: Any,
-                                                      qtbot: Any) -> None:
+def test_a_dropped_socket_reconnects_and_starts_again(
+        make_server: Any, make_player: Any, qtbot: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     server = make_server()
     player = make_player()
     record = Recorder(player)
@@ -186,6 +205,9 @@ def test_a_dropped_socket_reconnects_and_starts_again(make_server: Any, make_pla
     assert len(server.server.players) == 2  # a second signalling connection
     assert len(record.first_frames) == 1  # first_frame is once per start()
     assert record.closed == [] and record.problems == []
+    log = our_log(caplog)
+    assert "reconnecting in" in log
+    assert TOKEN not in log and "token=" not in log  # never the token, never its URL
 
 
 def test_reconnects_are_given_up_when_the_server_is_gone(make_server: Any, make_player: Any,
@@ -202,17 +224,48 @@ def test_reconnects_are_given_up_when_the_server_is_gone(make_server: Any, make_
     assert any(s.state == "reconnecting" for s in record.stats) or record.stats
 
 
+NO_AUDIO_CHILD = textwrap.dedent("""
+    import json, sys, time
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from ravatar_live.stream.connection import ConnectionSettings
+    from ravatar_live.stream.player import NativeStreamPlayer
+    from ravatar_live.stream.worker import PlayerSettings
+
+    player = NativeStreamPlayer(PlayerSettings(
+        connection=ConnectionSettings(config_wait_s=0.5, streamer_poll_s=0.1),
+        stats_interval_s=0.25))
+    seen = {"devices": [d.name for d in player.output_devices()], "problems": [], "frames": 0}
+    player.problem.connect(lambda kind, text: seen["problems"].append([kind, text]))
+    player.stats_updated.connect(lambda s: seen.update(frames=s.frames_decoded))
+    player.start(sys.argv[1])
+    deadline = time.monotonic() + 30
+    while seen["frames"] < 10 and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    print(json.dumps(seen))
+    sys.stdout.flush()
+""")
+
+
 def test_no_audio_device_is_one_plain_notice_and_the_video_plays(
-        make_server: Any, make_player: Any, qtbot: Any) -> None:
-    player = make_player(PlayerSettings(connection=FAST.connection, stats_interval_s=0.25))
-    if player.output_devices():
-        pytest.skip("this machine has an audio output; the notice is for machines without one")
+        make_server: Any, tmp_path: Path) -> None:
+    """In a child process whose PulseAudio is unreachable (this test session may run one for
+    the e2e tests) on a machine without a sound card, as CI is."""
     server = make_server()
-    record = Recorder(player)
-    with qtbot.waitSignal(player.session_started, timeout=WAIT_MS):
-        player.start(server.server.page_url())
-    qtbot.waitUntil(lambda: bool(record.stats) and record.stats[-1].frames_decoded > 0,
-                    timeout=WAIT_MS)
-    audio = [text for kind, text in record.problems if kind == "audio"]
-    assert len(audio) == 1
+    client_conf = tmp_path / "client.conf"
+    client_conf.write_text("autospawn = no\n")
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path}/no-such-socket",
+           "PULSE_CLIENTCONFIG": str(client_conf), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", NO_AUDIO_CHILD, server.server.page_url()],
+                            env=env, capture_output=True, text=True, timeout=90, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the child failed: {result.stderr[-1500:]}"
+    seen = json.loads(lines[-1])
+    if seen["devices"]:
+        pytest.skip(f"this machine has a sound card ({seen['devices']}); the notice is for "
+                    "machines without one")
+    assert seen["frames"] >= 10  # the video plays
+    audio = [text for kind, text in seen["problems"] if kind == "audio"]
+    assert len(audio) == 1, seen["problems"]
     assert "No audio output device" in audio[0] and "video still plays" in audio[0]

@@ -215,12 +215,18 @@ class ReceivingPeer:
             logger.debug("ignored an ICE candidate from the streamer: %s", exc)
 
     async def _consume(self, track: MediaStreamTrack, deliver: Callable[[Any], None]) -> None:
+        failed = False
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            deliver(frame)
+            try:
+                deliver(frame)
+            except Exception:  # one bad frame must not end the stream; say so once
+                if not failed:
+                    logger.exception("a received %s frame could not be used", track.kind)
+                    failed = True
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -145,8 +145,8 @@ class PlayerWorker:
             # Its resolver threads too: stop() promises no thread is left behind.
             base_loop = cast(asyncio.BaseEventLoop, loop)  # the timeout is not in the ABC's stub
             loop.run_until_complete(base_loop.shutdown_default_executor(timeout=1.0))
-        except Exception:
-            logger.exception("the native stream player stopped on an error")
+        except Exception:  # closing failed: log it; the finish callbacks must still run
+            logger.exception("the native stream player did not close cleanly")
         finally:
             with self._lock:
                 self._loop = None
@@ -171,6 +171,11 @@ class PlayerWorker:
                 await self._play(http)
         except asyncio.CancelledError:
             logger.info("native stream player stopped")
+        except Exception:  # a bug, not a stream event: still end the session visibly
+            logger.exception("the native stream player failed")
+            message = "The stream player stopped because of an internal error."
+            self._events.problem("connection", message)
+            self._events.session_closed(message)
         finally:
             self._state = "closed"
             for task in self._tasks:
