@@ -269,3 +269,23 @@ def test_no_audio_device_is_one_plain_notice_and_the_video_plays(
     audio = [text for kind, text in seen["problems"] if kind == "audio"]
     assert len(audio) == 1, seen["problems"]
     assert "No audio output device" in audio[0] and "video still plays" in audio[0]
+
+
+@pytest.mark.parametrize("moment", ["at once", "while connecting", "while retrying"])
+def test_stop_is_bounded_at_any_moment(make_server: Any, make_player: Any, qtbot: Any,
+                                       aloop: Any, moment: str) -> None:
+    server = make_server()
+    player = make_player()
+    url = server.server.page_url()
+    if moment == "while retrying":
+        url = "http://127.0.0.1:9/?token=x"  # nothing listens: the player backs off and retries
+    player.start(url)
+    if moment == "while connecting":
+        qtbot.waitUntil(lambda: bool(server.server.players), timeout=WAIT_MS)
+    elif moment == "while retrying":
+        qtbot.waitUntil(lambda: player.latest_stats is not None
+                        and player.latest_stats.state == "reconnecting", timeout=WAIT_MS)
+    started = time.monotonic()
+    assert run(qtbot, aloop, player.stop(timeout_s=1.0)) is True
+    assert time.monotonic() - started < 1.5
+    assert player_threads() == []
