@@ -35,6 +35,7 @@ from shiboken6 import Shiboken
 
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
+from ravatar_live.api.urls import stream_url_with_token  # noqa: E402
 from ravatar_live.live.stream_health import StreamHealth, StreamStats, install_stats_probe  # noqa: E402
 from ravatar_live.ui.stream_view import StreamView  # noqa: E402
 
@@ -126,7 +127,7 @@ def main() -> int:
             started = post(base + "/startLiveSession", {"avatar_id": AVATAR, "width": str(width),
                                                         "height": str(height)}, token)
             health.begin()
-            view.show_stream(f"{started['streamingUrl']}&token={token}", width, height)
+            view.show_stream(stream_url_with_token(started["streamingUrl"], token), width, height)
             ok = spin(app, lambda: health.first_frame_s is not None or bool(problems),  # noqa: B023
                       30)
             if health.first_frame_s is not None:

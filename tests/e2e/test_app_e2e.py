@@ -73,9 +73,10 @@ def region_stats(image: Path, geometry: str) -> tuple[float, float]:
 @pytest.fixture
 def simulator() -> Iterator[SimulatorThread]:
     # The avatar's synthesized voice is off: no sound card here, and its espeak-ng children
-    # would outlive the simulator's loop. The video stream (WebRTC) stays on.
+    # would outlive the simulator's loop. The video stream (WebRTC) stays on, in VP8: the web
+    # view decodes no H.264 (the simulator's default, like Unreal's).
     with SimulatorThread(SimulatorConfig(port=0, transcribe=True, utterance_gap_s=0.7,
-                                         stream_voice=False)) as sim:
+                                         stream_voice=False, stream_video_codec="VP8")) as sim:
         yield sim
 
 

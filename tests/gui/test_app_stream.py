@@ -67,13 +67,14 @@ def test_refused_framing_is_explained_and_the_stream_can_be_shown_directly(make_
     banner.action("Open in browser").click()
     assert len(app.opened_urls) == 1
     assert "token=" in app.opened_urls[0]
-    assert app.opened_urls[0].startswith(app.sim.base_url + "/stream/")
+    stream_root = f"{app.sim.stream_origin(app.controller.session.license_id)}/"
+    assert app.opened_urls[0].startswith(stream_root)
     assert banner.title() == "Opened in your browser"
 
     app.window.show_stream_directly()
     app.wait_stream(StreamStage.PLAYING)  # the same bridge works for the top-level page
     assert app.window.stream_view.stream_page.direct_mode
-    assert app.window.stream_view.url().toString().startswith(app.sim.base_url + "/stream/")
+    assert app.window.stream_view.url().toString().startswith(stream_root)
     # Ending the session puts the host page back.
     app.window.session_button.click()
     app.wait_session(SessionState.ENDED)

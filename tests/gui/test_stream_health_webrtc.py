@@ -1,4 +1,5 @@
-"""Stream health against the simulator's real WebRTC stream, in a real (offscreen) QtWebEngine.
+"""Stream health against the simulator's real WebRTC stream (a license's Pixel Streaming
+instance, Epic's signalling), in a real (offscreen) QtWebEngine.
 
 The app's own StreamView frames the stream page; the probe script (resources/stream_stats.js) is
 installed on its web profile; StreamHealth, the stats overlay, the problem presenter (on the real
@@ -23,6 +24,7 @@ import pytest
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from shiboken6 import Shiboken
 
+from ravatar_live.api.urls import stream_url_with_token
 from ravatar_live.live.stream_health import StreamHealth, StreamStats, install_stats_probe
 from ravatar_live.live.turn_latency import Turn, TurnLatencyTracker
 from ravatar_live.simulator.server import SimulatorConfig
@@ -99,7 +101,7 @@ def go_live(sim: SimulatorThread, rig: Rig, size: tuple[int, int] = (640, 360)) 
                    {"avatar_id": LIVE_AVATAR, "width": str(size[0]), "height": str(size[1])},
                    token)
     rig.health.begin()
-    rig.view.show_stream(f"{started['streamingUrl']}&token={token}", *size)
+    rig.view.show_stream(stream_url_with_token(started["streamingUrl"], token), *size)
     return token, started["LicenseId"]
 
 
@@ -128,7 +130,7 @@ def shot(rig: Rig, tmp_path: Path, name: str) -> Path:
 
 
 def test_vp8_stream_decodes_reports_codec_and_first_frame(qtbot, rig: Rig, tmp_path) -> None:
-    with SimulatorThread(SimulatorConfig(transcribe=False)) as sim:
+    with SimulatorThread(SimulatorConfig(transcribe=False, stream_video_codec="VP8")) as sim:
         assert sim.call(lambda s: s.webrtc_enabled), sim.call(lambda s: s.webrtc_missing_reason())
         with qtbot.waitSignal(rig.health.first_frame, timeout=WAIT_MS) as first:
             token, license_id = go_live(sim, rig)
@@ -142,9 +144,9 @@ def test_vp8_stream_decodes_reports_codec_and_first_frame(qtbot, rig: Rig, tmp_p
         assert (latest.width, latest.height) == (640, 360)
         assert latest.bitrate_kbps is not None and latest.bitrate_kbps > 0
         assert rig.problems == []
-        peers = sim.call(lambda s: s.stream_peers(license_id))
-        assert peers and peers[0]["state"] == "connected"
-        frames_sent = peers[0]["frames_sent"]
+        [player] = sim.call(lambda s: s.stream_players(license_id))
+        assert (player["state"], player["codec"]) == ("connected", "VP8")
+        frames_sent = player["frames_sent"]
         assert isinstance(frames_sent, int) and frames_sent > 0
 
         # One turn: a typed message; the reply and the avatar's voice on the stream follow.
@@ -181,8 +183,9 @@ def test_h264_only_stream_is_explained_with_a_browser_offer(qtbot, rig: Rig, tmp
         assert all(s.frames_decoded == 0 for s in rig.stats)
         assert rig.stats[-1].offered_video == ("H264",)
         assert rig.health.first_frame_s is None
-        peers = sim.call(lambda s: s.stream_peers(license_id))
-        assert peers and peers[0]["rejected"] == ["video"]
+        [player] = sim.call(lambda s: s.stream_players(license_id))
+        assert (player["state"], player["rejected"], player["codec"]) == (
+            "connected", ["video"], None)
 
         assert rig.banner.isVisible()
         assert rig.banner.kind is BannerKind.ERROR

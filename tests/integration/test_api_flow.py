@@ -47,8 +47,9 @@ async def test_whole_flow_text_and_live_voice(client: RavatarClient, sim: Runnin
         assert sock.connected
         live = await client.start_live_session(avatar.id, StreamSize(1280, 720))
         assert sim.stats()["live"] == 1
-        assert "width=1280" in live.streaming_url
-        assert stream_url_with_token(live.streaming_url, token).endswith(f"&token={token}")
+        assert live.streaming_url == f"{sim.stream_origin(live.license_id)}/"
+        assert sim.license_size(live.license_id) == (1280, 720)
+        assert stream_url_with_token(live.streaming_url, token).endswith(f"/?token={token}")
         ctx = ChatContext(avatar_id=avatar.id, user_id=client.user_id,
                           language=info.languages[0].code, session=info.session,
                           license_id=live.license_id)

@@ -52,6 +52,14 @@ class Client:
         assert status == 200, body
         return str(body["LicenseId"])
 
+    async def start_stream(self, width: str = "640", height: str = "360") -> tuple[str, str]:
+        """A live license and its instance's origin (scheme://host:port)."""
+        status, body = await self.start(width=width, height=height)
+        assert status == 200, body
+        origin = self.sim.stream_origin(body["LicenseId"])
+        assert origin is not None and body["streamingUrl"] == origin + "/"
+        return str(body["LicenseId"]), origin
+
     def ws(self, token: str | None = None) -> Any:
         return self.http.ws_connect(f"{self.sim.ws_url}?token={token or self.token}")
 
@@ -122,6 +130,15 @@ async def make_sim() -> AsyncIterator[MakeSim]:
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
+        yield session
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client that keeps cookies, as a browser does (the simulator's hosts are IP
+    addresses, which aiohttp's default cookie jar ignores)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                     timeout=aiohttp.ClientTimeout(total=20)) as session:
         yield session
 
 

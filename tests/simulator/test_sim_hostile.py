@@ -126,7 +126,8 @@ async def test_stream_urls_can_be_handed_out_on_another_origin(make_client) -> N
     client = await make_client(stream_origin="http://stream.example:8080")
     status, body = await client.start()
     assert status == 200
-    assert body["streamingUrl"].startswith("http://stream.example:8080/stream/")
+    assert body["streamingUrl"] == "http://stream.example:8080/"
+    assert client.sim.stream_origin(body["LicenseId"]) != "http://stream.example:8080"
     await client.post("/endLiveSession", {"LicenseId": body["LicenseId"]})
 
 

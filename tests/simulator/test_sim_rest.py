@@ -47,8 +47,8 @@ async def test_start_live_session_hands_out_license_and_stream_url(client) -> No
     status, body = await client.start(width="1280", height="720")
     assert status == 200 and body["status"] == 200
     assert body["LicenseId"]
-    assert body["streamingUrl"] == (
-        f"{client.sim.base_url}/stream/{body['LicenseId']}?width=1280&height=720")
+    # The root of the license's own stream instance (its size lives with the license).
+    assert body["streamingUrl"] == f"{client.sim.stream_origin(body['LicenseId'])}/"
     assert client.sim.stats() == {"live": 1, "issued": 1, "ended": 0, "expired": 0}
     assert client.sim.live_license_ids() == [body["LicenseId"]]
     assert client.sim.license_size(body["LicenseId"]) == (1280, 720)
@@ -58,10 +58,10 @@ async def test_start_live_session_hands_out_license_and_stream_url(client) -> No
 async def test_start_defaults_and_tolerates_int_sizes(client) -> None:
     status, body = await client.post("/startLiveSession", {"avatar_id": client.LIVE_AVATAR})
     assert status == 200
-    assert body["streamingUrl"].endswith("?width=1280&height=720")
+    assert client.sim.license_size(body["LicenseId"]) == (1280, 720)
     status, body = await client.start(width=1920, height=1080)
     assert status == 200
-    assert body["streamingUrl"].endswith("?width=1920&height=1080")
+    assert client.sim.license_size(body["LicenseId"]) == (1920, 1080)
 
 
 @pytest.mark.parametrize(("width", "height", "fragment"), [

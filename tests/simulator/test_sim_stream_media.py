@@ -1,5 +1,6 @@
-"""The parts of the WebRTC stream that need no network: the avatar renderer, its performance
-(mode, voice, mouth), espeak-ng speech, the rejected-section SDP rewrite, config and CLI."""
+"""The parts of the stream that need no network: the avatar renderer, its performance (mode,
+voice, mouth, barge-in), espeak-ng speech, SDP reading and the rejected-section rewrite, config and
+CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from ravatar_live.simulator.avatar_render import AvatarRenderer, blink_at, fit_s
 from ravatar_live.simulator.avatar_voice import RATE, espeak_path, speakable, synthesize
 from ravatar_live.simulator.cli import build_parser, config_from_args
 from ravatar_live.simulator.config import SimulatorConfig
-from ravatar_live.simulator.sdp_rejects import accept_rejected_sections, rejected_kinds
+from ravatar_live.simulator.pixel_streaming.sdp import (
+    accept_rejected_sections,
+    rejected_kinds,
+    video_codecs,
+)
 
 
 def test_renderer_draws_the_head_in_the_avatar_colour_and_moves_the_mouth() -> None:
@@ -66,6 +71,22 @@ def test_performance_plays_speech_then_goes_idle() -> None:
     assert perf.current_mode() == "idle"
     assert perf.samples_spoken == len(tone)
     assert perf.mouth_open(0.0) == 0.0
+
+
+def test_a_new_turn_cuts_the_avatar_off_and_a_new_reply_replaces_the_old() -> None:
+    perf = AvatarPerformance()
+    tone = (np.sin(np.arange(RATE) / 8) * 8000).astype(np.int16)  # 1 s
+    perf.speak(tone, duration_s=1.0)
+    perf.next_audio(960)
+    perf.on_event({"event": "listening"})  # the user starts talking: barge-in
+    assert perf.current_mode() == "listening"
+    assert not perf.next_audio(960).any() and perf.mouth_open(0.0) == 0.0
+    perf.speak(tone, duration_s=1.0)
+    perf.speak(tone[:960], duration_s=1.0)  # a newer reply replaces one still playing
+    assert (perf.replies_spoken, perf.replies_interrupted) == (3, 2)
+    perf.next_audio(960)
+    perf.on_event({"event": "thinking"})  # finished already: nothing is cut off
+    assert perf.replies_interrupted == 2
 
 
 def test_performance_without_a_voice_speaks_by_the_clock() -> None:
@@ -144,6 +165,14 @@ a=rtpmap:96 opus/48000/2\r
 """
 
 
+def test_video_codecs_are_read_in_the_m_lines_order() -> None:
+    assert video_codecs(OFFER) == ["H264"]
+    reordered = OFFER.replace("SAVPF 97 98", "SAVPF 99 97 98").replace(
+        "a=rtpmap:98 rtx/90000", "a=rtpmap:98 rtx/90000\r\na=rtpmap:99 VP8/90000")
+    assert video_codecs(reordered) == ["VP8", "H264"]
+    assert video_codecs(ANSWER) == []  # rejected
+
+
 def test_a_rejected_video_section_becomes_inactive_on_the_bundle() -> None:
     assert rejected_kinds(ANSWER) == ["video"]
     fixed = accept_rejected_sections(ANSWER, OFFER)
@@ -162,6 +191,8 @@ def test_a_rejected_video_section_becomes_inactive_on_the_bundle() -> None:
 def test_stream_config_is_validated() -> None:
     with pytest.raises(ValueError, match="stream_video_codec"):
         SimulatorConfig(stream_video_codec="MPEG2")
+    with pytest.raises(ValueError, match="stream_ping_interval_s"):
+        SimulatorConfig(stream_ping_interval_s=0)
     with pytest.raises(ValueError, match="stream_fps"):
         SimulatorConfig(stream_fps=0.5)
     with pytest.raises(ValueError, match="stream_max_height"):
@@ -169,10 +200,15 @@ def test_stream_config_is_validated() -> None:
 
 
 def test_cli_stream_flags() -> None:
-    args = build_parser().parse_args(["--no-webrtc", "--video-codec", "H264", "--stream-fps",
-                                      "10", "--stream-max-height", "360", "--no-stream-voice"])
+    args = build_parser().parse_args(["--no-webrtc", "--video-codec", "negotiate",
+                                      "--stream-fps", "10", "--stream-max-height", "360",
+                                      "--no-stream-voice", "--stream-ping", "2.5",
+                                      "--old-stream-page"])
     cfg = config_from_args(args)
     assert (cfg.stream_webrtc, cfg.stream_video_codec, cfg.stream_fps, cfg.stream_max_height,
-            cfg.stream_voice) == (False, "H264", 10.0, 360, False)
+            cfg.stream_voice, cfg.stream_ping_interval_s, cfg.page_mic_handshake) == (
+        False, "negotiate", 10.0, 360, False, 2.5, False)
     defaults = config_from_args(build_parser().parse_args([]))
-    assert (defaults.stream_webrtc, defaults.stream_video_codec) == (True, "VP8")
+    # Like Unreal's streamer: H.264 only unless told otherwise.
+    assert (defaults.stream_webrtc, defaults.stream_video_codec, defaults.page_mic_handshake) \
+        == (True, "H264", True)

@@ -7,16 +7,19 @@ Entry points: `server.start_simulator(SimulatorConfig(...))` inside a running as
 
 Modules, one job each:
   config       SimulatorConfig (every field defaulted)
-  server       build_app, start_simulator, RunningSimulator (stats, faults, revoke, utterances)
-  rest         /jwt /connection /chat /startLiveSession /endLiveSession, avatar icons
-  chat_ws      /ws/chat: text, WAV blobs, Live PCM streams, system notices
-  stream_page  /stream/<LicenseId> page + /stream/<LicenseId>/events feed; static/ holds its assets
-  webrtc_support  whether the page gets WebRTC (aiortc optional) + signalling on the events feed
-  webrtc_stream   aiortc peer: avatar video track (avatar_render) + voice track (avatar_voice,
-                  espeak-ng), driven by avatar_media; sdp_rejects keeps an H.264-only offer alive
-  admin        /admin/stats, /admin/faults, /admin/revoke-tokens, /admin/utterances (no auth)
+  server       build_app, start_simulator, RunningSimulator (stats, faults, revoke, utterances,
+               the stream hooks: stream_origin, stream_players, signalling_log, wait_for_stream)
+  rest         /jwt /connection /chat /startLiveSession /endLiveSession /checkActiveInstance
+  chat_ws      /ws/chat: text, voice blobs, Live PCM streams, system notices
+  turns        user turns and replies (barge-in numbering, voice answers, stream-mic turns)
+  pixel_streaming  one Pixel Streaming instance per license on its own origin and thread:
+               access, Epic's signalling, the aiortc streamer, the player page (its own docstring)
+  avatar_render, avatar_voice, avatar_media  the streamed avatar: frames, espeak-ng voice, mouth
+  admin        /admin/stats, /admin/faults, /admin/revoke-tokens, /admin/utterances,
+               /admin/instances (no auth)
   middleware   CORS (+ preflight on every route), injected faults, JSON 404/405
-  auth, licenses, faults, history, catalog, replies, audio, transcriber: the parts they share
+  auth, licenses, faults, history, catalog, replies, audio, transcriber, utterance, net: the
+               parts they share
 
 Choices where PROTOCOL.md is silent (each also named where it is coded):
 - Error bodies: /jwt `{"result": "failure", "error": id, "message": text}`; other routes
@@ -24,7 +27,9 @@ Choices where PROTOCOL.md is silent (each also named where it is coded):
 - /chat history: newest first; each exchange is an "outgoing" entry (the request) and an
   "incoming" one (request + answer); a `user_id` query that is not the token's user gets 403.
 - A Live PCM utterance ends on a chunk shorter than 8192 bytes or after `utterance_gap_s` with no
-  chunk. A license idle (no chat message naming it, no stream page connected) for
-  `license_idle_timeout_s` expires; its owner's chat sockets get a system notice.
+  chunk; a stream-microphone utterance after `utterance_gap_s` of quiet. A license idle (no chat
+  message naming it, no player connected to its instance) for `license_idle_timeout_s` expires;
+  its owner's chat sockets get a system notice.
+- The stream instance's signalling socket admits a session cookie or a valid `?token=`.
 - Replies carry `LicenseId` and `avatar_id` besides the documented fields.
 """

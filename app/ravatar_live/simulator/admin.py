@@ -1,6 +1,7 @@
 """Admin routes for tests and the CLI (no auth; the simulator is a local tool):
 GET /admin/stats, POST|GET|DELETE /admin/faults, POST /admin/revoke-tokens, GET /admin/utterances,
-POST /admin/drop-chat, POST /admin/stall-chat ({"stalled": bool}), GET /admin/hostile.
+POST /admin/drop-chat, POST /admin/stall-chat ({"stalled": bool}), GET /admin/hostile,
+GET /admin/instances (each live license's stream instance: origin, codec, players).
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ async def get_hostile(request: web.Request) -> web.Response:
     return web.json_response({"hostile": state.config.hostile, "sent": state.hostile_sent})
 
 
+async def get_instances(request: web.Request) -> web.Response:
+    """The stream instance of every live license and the players watching it."""
+    return web.json_response({"instances": request.app[STATE_KEY].instances.describe()})
+
+
 def add_routes(app: web.Application) -> None:
     """Register the admin routes."""
     app.router.add_get("/admin/stats", get_stats)
@@ -102,3 +108,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/admin/drop-chat", post_drop_chat)
     app.router.add_post("/admin/stall-chat", post_stall_chat)
     app.router.add_get("/admin/hostile", get_hostile)
+    app.router.add_get("/admin/instances", get_instances)

@@ -4,6 +4,7 @@ how wide its mouth is. Shared by one peer's video and audio tracks; no aiortc ne
 The simulator's stream events drive it: "listening", "thinking", "speaking" (with the reply text
 and an estimated duration) and "session-end". Speech samples arrive a little after "speaking"
 (synthesis takes a moment), exactly as a real avatar starts talking a little after its text.
+A new user turn ("listening" / "thinking") while the avatar talks cuts it off at once (barge-in).
 """
 
 from __future__ import annotations
@@ -30,21 +31,33 @@ class AvatarPerformance:
         self._pos = 0
         self._silent_until = 0.0  # speaking without audio (no espeak-ng): until this time
         self.samples_spoken = 0
+        self.replies_spoken = 0
+        self.replies_interrupted = 0
 
     def on_event(self, event: dict[str, object]) -> None:
         """Follow a stream event ("listening", "thinking", "speaking", "session-end")."""
         kind = event.get("event")
         if kind in ("listening", "thinking"):
-            self._speech = None
+            self._stop_speaking()
             self.mode = str(kind)
         elif kind == "session-end":
-            self._speech = None
+            self._stop_speaking()
             self.mode = "ended"
 
+    def _stop_speaking(self) -> None:
+        """Cut the voice and the mouth off now, counting a reply cut short."""
+        if self.current_mode() == "speaking":
+            self.replies_interrupted += 1
+        self._speech = None
+        self._silent_until = 0.0
+
     def speak(self, samples: np.ndarray | None, duration_s: float) -> None:
-        """Start saying `samples` (48 kHz int16); with None, move the mouth for `duration_s`."""
+        """Start saying `samples` (48 kHz int16); with None, move the mouth for `duration_s`.
+        A reply still playing is cut off by the new one."""
         if self.mode == "ended":
             return
+        self._stop_speaking()
+        self.replies_spoken += 1
         self.mode = "speaking"
         if samples is not None and len(samples):
             self._speech = samples

@@ -10,10 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -22,37 +19,16 @@ from ravatar_live.simulator.audio import (
     UnusableAudioError,
     check_pcm_chunk,
     decode_base64,
-    describe_pcm,
-    pcm_to_wav,
     wav_to_pcm16k,
 )
 from ravatar_live.simulator.auth import TokenClaims, TokenRejectedError
-from ravatar_live.simulator.catalog import Avatar, avatar_by_id
+from ravatar_live.simulator.catalog import avatar_by_id
 from ravatar_live.simulator.hostile import Frame, HostileFrames
-from ravatar_live.simulator.replies import compose_reply, voice_answer
-from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
+from ravatar_live.simulator.replies import compose_reply
+from ravatar_live.simulator.state import STATE_KEY, SimulatorState
+from ravatar_live.simulator.turns import RequestContext, hear, reply_message
 
 log = logging.getLogger(__name__)
-
-# How long the stream page's avatar "speaks" per reply character (and its bounds), in seconds.
-SPEECH_S_PER_CHAR, SPEECH_MIN_S, SPEECH_MAX_S = 0.055, 1.5, 20.0
-
-
-def speaking_seconds(text: str) -> float:
-    """How long the avatar talks for a reply of this length."""
-    return round(min(SPEECH_MAX_S, max(SPEECH_MIN_S, len(text) * SPEECH_S_PER_CHAR)), 2)
-
-
-@dataclass
-class RequestContext:
-    """The fields of a client message that shape the reply."""
-
-    avatar: Avatar
-    chat_type: str
-    request_type: str
-    language: str
-    license_id: str | None
-    push_to_talk: bool = False
 
 
 @dataclass
@@ -126,24 +102,14 @@ class ChatConnection:
                 return
             await asyncio.sleep(batch / per_s)
 
-    def _reply(self, ctx: RequestContext, answer: str) -> None:
-        reply: dict[str, Any] = {
-            "type": "incoming", "answer": answer, "chat_type": ctx.chat_type,
-            "requestType": ctx.request_type, "avatar_id": ctx.avatar.avatar_id,
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        }
-        if ctx.license_id:
-            reply["LicenseId"] = ctx.license_id
-        self._enqueue(reply, delay=self.state.config.reply_delay_s)
-        if ctx.license_id and self.state.licenses.get(ctx.license_id):
-            self.state.spawn(self._speak(ctx.license_id, answer))
+    def send_reply(self, message: dict[str, Any]) -> None:
+        """Queue a reply; it goes out after the configured reply delay, in order."""
+        self._enqueue(message, delay=self.state.config.reply_delay_s)
 
-    async def _speak(self, license_id: str, answer: str) -> None:
-        # The avatar starts speaking when its reply goes out, not before (reply_delay_s).
-        if self.state.config.reply_delay_s > 0:
-            await asyncio.sleep(self.state.config.reply_delay_s)
-        await self.state.publish(license_id, {
-            "event": "speaking", "text": answer, "duration_s": speaking_seconds(answer)})
+    def _reply(self, ctx: RequestContext, answer: str) -> None:
+        self.send_reply(reply_message(ctx, answer))
+        if ctx.license_id and self.state.licenses.get(ctx.license_id):
+            self.state.speak(ctx.license_id, answer, ctx.turn)
 
     # --- receiving -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -245,6 +211,8 @@ class ChatConnection:
         ctx = self._context(message, voice=False)
         if ctx is None:
             return
+        if ctx.license_id:
+            ctx.turn = self.state.begin_turn(ctx.license_id, "thinking")
         answer = compose_reply(text, ctx.avatar.name)
         self.state.history.record(project_id=self.project_id, user_id=self.user_id,
                                   avatar_id=ctx.avatar.avatar_id, avatar_name=ctx.avatar.name,
@@ -261,6 +229,8 @@ class ChatConnection:
         except UnusableAudioError as exc:
             self.notify(str(exc))
             return
+        if ctx.license_id:
+            ctx.turn = self.state.begin_turn(ctx.license_id, "thinking")
         self.state.spawn(self._answer_voice(pcm, ctx, "wav"))
 
     def _on_pcm_chunk(self, message: dict[str, Any]) -> None:
@@ -280,8 +250,8 @@ class ChatConnection:
         lid = ctx.license_id
         stream = self._streams.get(lid)
         if stream is None:
+            ctx.turn = self.state.begin_turn(lid, "listening")
             stream = self._streams[lid] = PcmStream(ctx=ctx)
-            self.state.spawn(self.state.publish(lid, {"event": "listening"}))
         stream.chunks.append(pcm)
         if stream.timer is not None:
             stream.timer.cancel()
@@ -298,38 +268,14 @@ class ChatConnection:
             return
         if stream.timer is not None:
             stream.timer.cancel()
-        self.state.spawn(self.state.publish(license_id, {"event": "thinking"}))
+        self.state.publish(license_id, {"event": "thinking"})
         self.state.spawn(self._answer_voice(b"".join(stream.chunks), stream.ctx, "pcm"))
 
     async def _answer_voice(self, pcm: bytes, ctx: RequestContext, source: str) -> None:
-        transcript = await self.state.transcriber.transcribe(pcm)
-        summary = describe_pcm(pcm)
-        saved = self._save(pcm)
-        self.state.add_utterance(Utterance(
-            pcm=pcm, transcript=transcript, source=source, user_id=self.user_id,
-            license_id=ctx.license_id, push_to_talk=ctx.push_to_talk, saved_path=saved))
-        log.info("utterance (%s, %s): %r", source, summary, transcript)
-        answer = voice_answer(transcript, summary, ctx.avatar.name)
-        self.state.history.record(project_id=self.project_id, user_id=self.user_id,
-                                  avatar_id=ctx.avatar.avatar_id, avatar_name=ctx.avatar.name,
-                                  chat_type="voice", language=ctx.language,
-                                  request=transcript or f"({summary})", answer=answer)
+        answer = await hear(self.state, pcm, ctx, user_id=self.user_id,
+                            project_id=self.project_id, source=source)
         if not self.ws.closed:
             self._reply(ctx, answer)
-
-    def _save(self, pcm: bytes) -> Path | None:
-        directory = self.state.config.save_audio_dir
-        if directory is None:
-            return None
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / (f"utterance-{len(self.state.utterances) + 1:04d}-"
-                                f"{time.strftime('%Y%m%d-%H%M%S')}.wav")
-            path.write_bytes(pcm_to_wav(pcm))
-        except OSError:
-            log.exception("could not save an utterance to %s", directory)
-            return None
-        return path
 
 
 async def chat_socket(request: web.Request) -> web.StreamResponse:

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = SimulatorConfig()
     p = argparse.ArgumentParser(
         prog="ravatar-live-simulator",
-        description="A local stand-in for the RAVATAR API (REST, chat WebSocket, stream page).")
+        description="A local stand-in for the RAVATAR API (REST, chat WebSocket) with a Pixel "
+                    "Streaming instance per live session.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=8765, help="port, 0 for any free one "
                    "(default %(default)s)")
@@ -78,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "over WebRTC")
     p.add_argument("--video-codec", choices=sorted(STREAM_VIDEO_CODECS),
                    default=defaults.stream_video_codec,
-                   help="video codec the WebRTC stream offers; H264 offers H.264 only, which "
-                        "QtWebEngine cannot decode (a black stream) (default %(default)s)")
+                   help="video codec the streams offer, like Unreal's: H264 offers H.264 only "
+                        "(QtWebEngine cannot decode it: a black stream there), VP8 only VP8, "
+                        "negotiate both, streaming what the player's answer lists first "
+                        "(default %(default)s)")
     p.add_argument("--stream-fps", type=_positive, default=defaults.stream_fps, metavar="FPS",
                    help="WebRTC frame rate, 1-30 (default %(default)s)")
     p.add_argument("--stream-max-height", type=int, default=defaults.stream_max_height,
@@ -87,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "down (default %(default)s)")
     p.add_argument("--no-stream-voice", action="store_true",
                    help="keep the stream's audio silent (no espeak-ng speech)")
+    p.add_argument("--stream-ping", type=_positive, default=defaults.stream_ping_interval_s,
+                   metavar="SECONDS", help="signalling pings to each player this often "
+                   "(default %(default)s)")
+    p.add_argument("--old-stream-page", action="store_true",
+                   help="the stream page never answers the microphone commands (no "
+                        "ravatar-ps-mic-ready/-state), like RAVATAR's older page")
     p.add_argument("--hostile", action="store_true",
                    help="hostile mode: send random frames (arbitrary JSON, wrong types, huge "
                         "strings, binary, invalid UTF-8, unknown types) around every real chat "
@@ -121,6 +130,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         transcribe=not args.no_transcribe, stream_webrtc=not args.no_webrtc,
         stream_video_codec=args.video_codec, stream_fps=args.stream_fps,
         stream_max_height=args.stream_max_height, stream_voice=not args.no_stream_voice,
+        stream_ping_interval_s=args.stream_ping, page_mic_handshake=not args.old_stream_page,
         hostile=args.hostile, hostile_frames_per_message=args.hostile_per_message,
         hostile_spray_per_s=args.hostile_spray, hostile_seed=args.hostile_seed,
         tls_cert=args.tls_cert, tls_key=args.tls_key, stream_origin=args.stream_origin)

@@ -8,9 +8,11 @@ from pathlib import Path
 # Start statuses a real RAVATAR server is documented to answer (PROTOCOL.md section 2).
 FORCEABLE_START_STATUSES = frozenset({503, 504, -1})
 
-# Video codecs the WebRTC stream can be told to offer. "H264" offers H.264 only: the PyPI
-# QtWebEngine cannot decode it, which reproduces a Pixel Streaming "connected but black" stream.
-STREAM_VIDEO_CODECS = frozenset({"VP8", "H264"})
+# Video codecs a stream instance can offer, like Unreal's `PixelStreaming.Encoder.Codec`. "H264"
+# (Unreal's default, negotiation off) offers H.264 only: the PyPI QtWebEngine cannot decode it,
+# which reproduces a Pixel Streaming "connected but black" stream. "negotiate" offers both and
+# streams the codec the player's answer lists first (how the frontend's PreferredCodec works).
+STREAM_VIDEO_CODECS = frozenset({"H264", "VP8", "negotiate"})
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,21 @@ class SimulatorConfig:
     transcribe: bool = True
     # HS256 signing secret; None draws a random one per simulator.
     jwt_secret: str | None = None
-    # The stream page receives the avatar over WebRTC (aiortc) when aiortc is importable; False
-    # (or aiortc missing) gives the canvas-only page, drawn by the browser itself.
+    # Each license's Pixel Streaming instance streams the avatar over WebRTC (aiortc) when aiortc
+    # is importable; False (or aiortc missing) gives the canvas page, drawn by the browser itself.
     stream_webrtc: bool = True
-    stream_video_codec: str = "VP8"
+    stream_video_codec: str = "H264"
     stream_fps: float = 15.0
     # Frames are rendered and encoded at the session size scaled down (never up) to fit this
     # height, to keep the encoder's CPU modest; the page scales the video back up.
     stream_max_height: int = 720
     # The avatar speaks its replies on the stream's audio track with espeak-ng when installed.
     stream_voice: bool = True
+    # Every this many seconds the instance's signalling pings each player (`ping {time}`).
+    stream_ping_interval_s: float = 5.0
+    # The stream page answers the parent's microphone commands with `ravatar-ps-mic-ready` /
+    # `-state` (RAVATAR's current page); False behaves like an older page that never answers.
+    page_mic_handshake: bool = True
     # Hostile mode (hostile.py): random frames before every real frame the chat socket sends,
     # and, with `hostile_spray_per_s`, a steady stream of them while a chat socket is open.
     hostile: bool = False
@@ -55,8 +62,8 @@ class SimulatorConfig:
     # Serve HTTPS/WSS with this certificate chain and key (PEM files) instead of plain HTTP.
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    # Hand out stream URLs on this origin ("http://host:port") instead of the one the client
-    # used; for testing how a client treats an http:// stream under an https:// API.
+    # Hand out stream URLs on this origin ("http://host:port") instead of the license's own
+    # instance; for testing how a client treats an http:// stream under an https:// API.
     stream_origin: str | None = None
 
     def __post_init__(self) -> None:
@@ -64,7 +71,8 @@ class SimulatorConfig:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.max_licenses < 0:
             raise ValueError(f"max_licenses must be >= 0, got {self.max_licenses}")
-        for name in ("token_ttl_s", "license_idle_timeout_s", "utterance_gap_s"):
+        for name in ("token_ttl_s", "license_idle_timeout_s", "utterance_gap_s",
+                     "stream_ping_interval_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.reply_delay_s < 0:

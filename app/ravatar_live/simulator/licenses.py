@@ -14,7 +14,8 @@ class PoolExhaustedError(Exception):
 
 @dataclass
 class License:
-    """One live session. `watchers` counts open stream-page connections, which keep it alive."""
+    """One live session. `watchers` counts players connected to its stream instance, which keep
+    it alive."""
 
     license_id: str
     avatar_id: str
@@ -24,6 +25,7 @@ class License:
     created_at: float
     last_activity: float
     watchers: int = 0
+    project_id: str = ""
 
 
 class LicensePool:
@@ -39,14 +41,15 @@ class LicensePool:
         self.ended = 0
         self.expired = 0
 
-    def acquire(self, avatar_id: str, user_id: str, width: int, height: int) -> License:
+    def acquire(self, avatar_id: str, user_id: str, width: int, height: int,
+                project_id: str = "") -> License:
         """Take a free license or raise PoolExhaustedError."""
         if len(self._live) >= self._max:
             raise PoolExhaustedError
         now = self._clock()
         lic = License(license_id=f"license-{secrets.token_hex(8)}", avatar_id=avatar_id,
                       user_id=user_id, width=width, height=height, created_at=now,
-                      last_activity=now)
+                      last_activity=now, project_id=project_id)
         self._live[lic.license_id] = lic
         self.issued += 1
         return lic

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 API_ROUTES = frozenset({"/jwt", "/connection", "/chat", "/startLiveSession", "/endLiveSession",
-                        "/ws/chat"})
+                        "/checkActiveInstance", "/ws/chat"})
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",

@@ -1,5 +1,6 @@
 """REST routes of the RAVATAR API (PROTOCOL.md section 2): /jwt, /connection, /chat,
-/startLiveSession, /endLiveSession, plus the avatar icons /connection points at."""
+/startLiveSession, /endLiveSession, /checkActiveInstance (what a stream instance asks before it
+shows its page), plus the avatar icons /connection points at."""
 
 from __future__ import annotations
 
@@ -175,13 +176,22 @@ async def post_start_live_session(request: web.Request) -> web.Response:
     if forced is not None:
         return api_error(forced, STATUS_TEXT[forced])
     try:
-        lic = state.licenses.acquire(avatar.avatar_id, claims.user_id, width, height)
+        lic = state.licenses.acquire(avatar.avatar_id, claims.user_id, width, height,
+                                     claims.project_id)
     except PoolExhaustedError:
         return api_error(503, STATUS_TEXT[503])
-    log.info("license %s started for avatar %s (%dx%d)", lic.license_id, avatar.name,
-             width, height)
-    origin = state.config.stream_origin or origin_of(request)
-    url = f"{origin}/stream/{lic.license_id}?width={width}&height={height}"
+    try:
+        origin = await state.instances.start(lic, avatar.color)
+    except Exception:
+        log.exception("could not start the stream instance of license %s", lic.license_id)
+        state.licenses.release(lic.license_id)
+        return api_error(504, STATUS_TEXT[504])
+    if state.licenses.get(lic.license_id) is None:  # ended while its instance was starting
+        await state.instances.stop(lic.license_id)
+    log.info("license %s started for avatar %s (%dx%d), streaming on %s", lic.license_id,
+             avatar.name, width, height, origin)
+    # The instance's root, like RAVATAR's stream servers (or the configured stand-in origin).
+    url = (state.config.stream_origin or origin) + "/"
     return web.json_response({"status": 200, "LicenseId": lic.license_id, "streamingUrl": url})
 
 
@@ -199,6 +209,27 @@ async def post_end_live_session(request: web.Request) -> web.Response:
         log.info("license %s ended", license_id)
         await state.finish_license(lic, "ended", tell_chat=False)
     return web.json_response({"status": "success"})
+
+
+# --- POST /checkActiveInstance -----------------------------------------------------------------
+async def post_check_active_instance(request: web.Request) -> web.Response:
+    """May the token's holder see this license's stream? 200 when the token is valid, the license
+    is live and it is the token's user's; 403 (token or owner) or 404 (license) otherwise."""
+    claims = require_token(request)
+    state = request.app[STATE_KEY]
+    body = await read_json_object(request)
+    license_id = body.get("licenseId") if body else None
+    if not isinstance(license_id, str) or not license_id:
+        return api_error(400, "licenseId is required")
+    lic = state.licenses.get(license_id)
+    if lic is None:
+        log.info("checkActiveInstance: license %s is not live", license_id)
+        return api_error(404, f"license {license_id} is not live")
+    if lic.user_id != claims.user_id:
+        log.info("checkActiveInstance: license %s belongs to another user", license_id)
+        return api_error(403, "the license belongs to another user")
+    state.licenses.touch(license_id)
+    return web.json_response({"status": 200})
 
 
 # --- avatar icons ----------------------------------------------------------------------------
@@ -220,4 +251,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/chat", get_chat)
     app.router.add_post("/startLiveSession", post_start_live_session)
     app.router.add_post("/endLiveSession", post_end_live_session)
+    app.router.add_post("/checkActiveInstance", post_check_active_instance)
     app.router.add_get("/avatars/{avatar_id}/{size}.svg", get_avatar_icon)

@@ -3,14 +3,18 @@
     from ravatar_live.simulator.server import SimulatorConfig, start_simulator
     sim = await start_simulator(SimulatorConfig(port=0))
     sim.base_url, sim.ws_url, sim.stats(), sim.inject_fault(...), sim.revoke_tokens()
+    sim.stream_origin(license_id), sim.stream_players(license_id), sim.signalling_log(...)
+    await sim.wait_for_stream(license_id, lambda players: ..., within_s=20)
     await sim.close()
+
+Every hook is for the loop that started the simulator; each license's stream instance runs on
+its own thread, and the stream hooks read thread-safe snapshots of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import ssl
 from collections.abc import Callable
@@ -18,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ravatar_live.simulator import admin, rest, stream_page
+from ravatar_live.simulator import admin, rest
 from ravatar_live.simulator.chat_ws import chat_socket
 from ravatar_live.simulator.config import SimulatorConfig
 from ravatar_live.simulator.faults import make_fault
@@ -27,10 +31,16 @@ from ravatar_live.simulator.middleware import (
     faults_middleware,
     json_errors_middleware,
 )
+from ravatar_live.simulator.net import url_host
+from ravatar_live.simulator.pixel_streaming.availability import (
+    aiortc_missing_reason,
+    webrtc_enabled,
+)
+from ravatar_live.simulator.pixel_streaming.players import PlayerFacts
 from ravatar_live.simulator.state import STATE_KEY, SimulatorState, Utterance
-from ravatar_live.simulator.webrtc_support import aiortc_missing_reason, webrtc_enabled
 
-__all__ = ["RunningSimulator", "SimulatorConfig", "Utterance", "build_app", "start_simulator"]
+__all__ = ["PlayerFacts", "RunningSimulator", "SimulatorConfig", "Utterance", "build_app",
+           "start_simulator"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +55,6 @@ def build_app(state: SimulatorState) -> web.Application:
     app[STATE_KEY] = state
     rest.add_routes(app)
     app.router.add_get("/ws/chat", chat_socket)
-    stream_page.add_routes(app)
     admin.add_routes(app)
 
     async def close_peers(_app: web.Application) -> None:
@@ -53,17 +62,6 @@ def build_app(state: SimulatorState) -> web.Application:
 
     app.on_shutdown.append(close_peers)
     return app
-
-
-def _url_host(bound: str) -> str:
-    """A host to put in URLs for a bound address (wildcards become loopback)."""
-    try:
-        ip = ipaddress.ip_address(bound)
-    except ValueError:
-        return bound
-    if ip.is_unspecified:
-        ip = ipaddress.ip_address("::1" if ip.version == 6 else "127.0.0.1")
-    return f"[{ip}]" if ip.version == 6 else str(ip)
 
 
 class RunningSimulator:
@@ -76,8 +74,8 @@ class RunningSimulator:
         self._reaper = reaper
         self.port = port
         tls = state.config.tls_cert is not None
-        self.base_url = f"{'https' if tls else 'http'}://{_url_host(host)}:{port}"
-        self.ws_url = f"{'wss' if tls else 'ws'}://{_url_host(host)}:{port}/ws/chat"
+        self.base_url = f"{'https' if tls else 'http'}://{url_host(host)}:{port}"
+        self.ws_url = f"{'wss' if tls else 'ws'}://{url_host(host)}:{port}/ws/chat"
         self._closed = False
 
     @property
@@ -109,14 +107,15 @@ class RunningSimulator:
         return (lic.width, lic.height) if lic is not None else None
 
     def stream_watchers(self, license_id: str) -> int:
-        """How many stream pages are connected for this license (0 when it is not live)."""
+        """How many players are connected to the license's stream instance (0 when it is not
+        live)."""
         lic = self._state.licenses.get(license_id)
         return lic.watchers if lic is not None else 0
 
     @property
     def webrtc_enabled(self) -> bool:
-        """Whether stream pages get the avatar over WebRTC (aiortc installed and not turned
-        off); see `webrtc_missing_reason()` for why not."""
+        """Whether stream instances send the avatar over WebRTC (aiortc installed and not
+        turned off); see `webrtc_missing_reason()` for why not."""
         return webrtc_enabled(self._state.config)
 
     @staticmethod
@@ -124,11 +123,41 @@ class RunningSimulator:
         """Why aiortc cannot be used, or None when it can."""
         return aiortc_missing_reason()
 
-    def stream_peers(self, license_id: str) -> list[dict[str, object]]:
-        """The WebRTC peers of the stream pages showing this license: connection state, frames
-        sent, voice samples spoken, encoded size, codec, media the page rejected."""
-        described = (media.describe() for media in self._state.stream_media.get(license_id, ()))
-        return [d for d in described if d is not None]
+    def stream_origin(self, license_id: str) -> str | None:
+        """The origin (scheme://host:port) the license's instance really serves on, or None
+        when it has none. `streamingUrl` is this origin's root unless `stream_origin` is set."""
+        instance = self._state.instances.get(license_id)
+        return instance.origin if instance is not None else None
+
+    def stream_players(self, license_id: str) -> list[PlayerFacts]:
+        """The players connected to the license's instance, in joining order: `player_id`,
+        `subscribed`, peer `state`, `offered` video codecs, the answered video `codec` (None
+        when rejected), `rejected` kinds, `frames_sent`, `samples_spoken`, `replies_spoken`,
+        `replies_interrupted`, encoded `size`, `mic` {frames, speech, utterances},
+        `pings_sent`, `pongs_received`."""
+        instance = self._state.instances.get(license_id)
+        return instance.players() if instance is not None else []
+
+    def signalling_log(self, license_id: str) -> list[dict[str, str]]:
+        """Signalling messages of the license's instance, oldest first: `player_id`,
+        `direction` ("in" from the player, "out" to it) and `type` (no bodies)."""
+        instance = self._state.instances.get(license_id)
+        return instance.signalling_log() if instance is not None else []
+
+    async def drop_stream_players(self, license_id: str) -> int:
+        """Drop the connections of every player of the license's instance, as a network failure
+        would (the license and its instance stay); how many. Players are expected to come
+        back."""
+        instance = self._state.instances.get(license_id)
+        return await instance.drop_players() if instance is not None else 0
+
+    async def wait_for_stream(self, license_id: str,
+                              predicate: Callable[[list[PlayerFacts]], bool],
+                              within_s: float = 20.0) -> list[PlayerFacts]:
+        """Wait until `predicate(stream_players(license_id))` holds and return those players
+        (TimeoutError otherwise). Re-checked whenever the instance reports a change."""
+        await self._state.wait_for(lambda: predicate(self.stream_players(license_id)), within_s)
+        return self.stream_players(license_id)
 
     def inject_fault(self, route: str = "/startLiveSession", status: int | None = None,
                      count: int | None = 1, *, delay_s: float | None = None,
@@ -212,7 +241,7 @@ class RunningSimulator:
         self._reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reaper
-        await self._state.close_media()
+        await self._state.close_instances()
         await self._state.close_sockets()
         await self._runner.cleanup()
         for task in list(self._state.tasks):
@@ -230,6 +259,16 @@ def _tls_context(config: SimulatorConfig) -> ssl.SSLContext | None:
     return context
 
 
+def _own_certificate_trust(config: SimulatorConfig) -> ssl.SSLContext | None:
+    """For the instances' calls to the simulator's own HTTPS API: trust exactly its certificate
+    (which may be self-signed or from a private CA), verification on."""
+    if config.tls_cert is None:
+        return None
+    context = ssl.create_default_context(cafile=str(config.tls_cert))
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the leaf itself is the anchor
+    return context
+
+
 async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
     """Start serving on config.host:config.port (0 picks a free port) in the running loop."""
     config = config or SimulatorConfig()
@@ -237,7 +276,8 @@ async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimul
     runner = web.AppRunner(build_app(state), handle_signals=False,
                            shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=_tls_context(config))
+    tls = _tls_context(config)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=tls)
     try:
         await site.start()
     except OSError:
@@ -246,5 +286,8 @@ async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimul
     host, port = runner.addresses[0][:2]
     reaper = asyncio.get_running_loop().create_task(state.reap_forever())
     sim = RunningSimulator(state, runner, str(host), int(port), reaper)
+    state.instances.api_base_url = sim.base_url
+    state.instances.server_ssl = tls
+    state.instances.api_ssl = _own_certificate_trust(config)
     log.info("simulator serving on %s", sim.base_url)
     return sim

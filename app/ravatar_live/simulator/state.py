@@ -1,4 +1,5 @@
-"""Everything one running simulator knows, shared by its REST, chat and stream-page handlers."""
+"""Everything one running simulator knows, shared by its REST and chat handlers and its stream
+instances (it is their owner: they report players, changes and microphone turns to it)."""
 
 from __future__ import annotations
 
@@ -7,58 +8,21 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, web
 
-from ravatar_live.simulator.audio import SAMPLE_RATE
+from ravatar_live.simulator import turns
 from ravatar_live.simulator.auth import TokenAuthority
 from ravatar_live.simulator.config import SimulatorConfig
 from ravatar_live.simulator.faults import FaultBook
 from ravatar_live.simulator.history import ChatHistory
 from ravatar_live.simulator.licenses import License, LicensePool
+from ravatar_live.simulator.pixel_streaming.registry import InstanceRegistry
 from ravatar_live.simulator.transcriber import Transcriber
+from ravatar_live.simulator.utterance import Utterance
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One voice request as the simulator received it (16 kHz mono s16le)."""
-
-    pcm: bytes
-    transcript: str | None
-    source: str  # "pcm" (Live PCM stream) or "wav" (file_base64_data blob)
-    user_id: str
-    license_id: str | None = None
-    push_to_talk: bool = False
-    saved_path: Path | None = None
-
-    @property
-    def duration_s(self) -> float:
-        """Length of the audio."""
-        return len(self.pcm) / 2 / SAMPLE_RATE
-
-    def describe(self) -> dict[str, object]:
-        """JSON-friendly summary (no audio) for the admin API."""
-        return {"transcript": self.transcript, "source": self.source, "user_id": self.user_id,
-                "license_id": self.license_id, "push_to_talk": self.push_to_talk,
-                "bytes": len(self.pcm), "duration_s": round(self.duration_s, 3),
-                "saved_path": str(self.saved_path) if self.saved_path else None}
-
-
-class MediaPeer(Protocol):
-    """What the state needs from a stream page's media (its WebRTC side)."""
-
-    def on_event(self, event: dict[str, object]) -> None:
-        """Follow a stream event."""
-
-    def describe(self) -> dict[str, object] | None:
-        """Its state for tests (None when it streams nothing)."""
-
-    async def close(self) -> None:
-        """Stop streaming."""
 
 
 class ChatPeer(Protocol):
@@ -68,6 +32,9 @@ class ChatPeer(Protocol):
 
     def notify(self, text: str) -> None:
         """Queue a system notice for the client."""
+
+    def send_reply(self, message: dict[str, Any]) -> None:
+        """Queue a reply (it goes out after the configured reply delay)."""
 
 
 @dataclass
@@ -84,14 +51,20 @@ class SimulatorState:
     messages: list[dict[str, Any]] = field(default_factory=list)
     chat_peers: set[ChatPeer] = field(default_factory=set)
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
-    stream_watchers: dict[str, set[web.WebSocketResponse]] = field(default_factory=dict)
-    # The WebRTC side of each connected stream page, by license (empty in canvas mode).
-    stream_media: dict[str, set[MediaPeer]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     #: Hostile frames sent on chat sockets so far (hostile mode).
     hostile_sent: int = 0
+    #: The Pixel Streaming instance of every live license.
+    instances: InstanceRegistry = field(init=False)
     _changed: asyncio.Event | None = None
     _unstalled: asyncio.Event | None = None
+    # Per license: the number of the latest user turn (a reply to an older one is not spoken),
+    # and the turn the stream microphone's utterance in progress opened.
+    _turns: dict[str, int] = field(default_factory=dict)
+    _mic_turns: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.instances = InstanceRegistry(self.config, self)
 
     @classmethod
     def create(cls, config: SimulatorConfig) -> SimulatorState:
@@ -142,26 +115,61 @@ class SimulatorState:
         self.messages.append(message)
         self._signal_change()
 
-    # --- licenses and the stream pages watching them ---------------------------------------
-    async def publish(self, license_id: str, event: dict[str, object]) -> None:
-        """Send an event to every stream page showing this license (and to its media)."""
-        for media in list(self.stream_media.get(license_id, ())):
-            media.on_event(event)
-        for ws in list(self.stream_watchers.get(license_id, ())):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_json(event)
+    # --- the avatar's activity and turns ----------------------------------------------------
+    def publish(self, license_id: str, event: dict[str, object]) -> None:
+        """Tell the license's stream instance what the avatar does ("listening", "thinking",
+        "speaking" with `text` and `duration_s`)."""
+        self.instances.publish(license_id, event)
 
+    def begin_turn(self, license_id: str, activity: str) -> int:
+        """A new user turn on a live license: the avatar stops talking at once (barge-in) and
+        shows `activity` ("listening" or "thinking"). Returns the turn's number."""
+        turn = self._turns.get(license_id, 0) + 1
+        self._turns[license_id] = turn
+        self.publish(license_id, {"event": activity})
+        return turn
+
+    def speak(self, license_id: str, answer: str, turn: int) -> None:
+        """Have the avatar say `answer` when its reply goes out (after the reply delay), unless
+        a newer turn has begun by then."""
+        self.spawn(self._speak(license_id, answer, turn))
+
+    async def _speak(self, license_id: str, answer: str, turn: int) -> None:
+        if self.config.reply_delay_s > 0:
+            await asyncio.sleep(self.config.reply_delay_s)
+        if self._turns.get(license_id, 0) != turn or self.licenses.get(license_id) is None:
+            return
+        self.publish(license_id, {"event": "speaking", "text": answer,
+                                  "duration_s": turns.speaking_seconds(answer)})
+
+    # --- what the stream instances report (InstanceOwner) ------------------------------------
+    def stream_changed(self) -> None:
+        self._signal_change()
+
+    def someone_waits(self) -> bool:
+        return self._changed is not None
+
+    def players_changed(self, license_id: str, delta: int) -> None:
+        self.licenses.watch(license_id, delta)
+        self._signal_change()
+
+    def mic_speech_started(self, license_id: str) -> None:
+        if self.licenses.touch(license_id):
+            self._mic_turns[license_id] = self.begin_turn(license_id, "listening")
+
+    def mic_utterance(self, license_id: str, pcm: bytes) -> None:
+        if self.licenses.get(license_id) is None:
+            return
+        turn = self._mic_turns.pop(license_id, None) or self.begin_turn(license_id, "thinking")
+        self.spawn(turns.answer_stream_mic(self, license_id, pcm, turn))
+
+    # --- licenses ----------------------------------------------------------------------------
     async def finish_license(self, lic: License, reason: str, *, tell_chat: bool) -> None:
-        """Tell the stream pages (and, with `tell_chat`, the user's chat connections) that a
-        license is gone."""
-        # The media goes first, so nothing streams for a license that no longer exists.
-        media_peers = list(self.stream_media.pop(lic.license_id, ()))
-        for media in media_peers:
-            await media.close()
-        await self.publish(lic.license_id, {"event": "session-end", "reason": reason})
-        for ws in list(self.stream_watchers.pop(lic.license_id, ())):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"license ended")
+        """Stop the license's stream instance (its players hear `streamerDisconnected`) and,
+        with `tell_chat`, tell the user's chat connections that the license is gone."""
+        self._turns.pop(lic.license_id, None)
+        self._mic_turns.pop(lic.license_id, None)
+        await self.instances.stop(lic.license_id)
         if tell_chat:
             for peer in list(self.chat_peers):
                 if peer.user_id == lic.user_id:
@@ -212,14 +220,12 @@ class SimulatorState:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"stall over")
 
-    async def close_media(self) -> None:
-        """Stop every stream page's WebRTC peer (before the sockets go, so nothing lingers)."""
-        for peers in list(self.stream_media.values()):
-            for media in list(peers):
-                await media.close()
+    async def close_instances(self) -> None:
+        """Stop every stream instance (before the sockets go, so nothing lingers)."""
+        await self.instances.stop_all()
 
     async def close_sockets(self) -> None:
-        """Close every WebSocket peer (chat and stream pages) so shutdown is quick."""
+        """Close every chat socket so shutdown is quick."""
         for ws in list(self.sockets):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=b"simulator shutting down")

@@ -1,7 +1,8 @@
-"""Make an SDP answer with a rejected media section acceptable to aiortc.
+"""Reading and patching SDP text: the video codecs of a description (in their order) and an
+answer with a rejected media section made acceptable to aiortc.
 
 A browser that cannot decode any offered video codec (QtWebEngine and H.264) answers the video
-section with port 0. Real WebRTC stacks (Pixel Streaming's) go on with audio only, which is what a
+section with port 0. Real WebRTC stacks (Unreal's streamer) go on with audio only, which is what a
 user sees as "connected but black". aiortc instead refuses the whole answer, so we rewrite each
 rejected section as an inactive one that rides on the bundled transport: nothing is sent on it,
 everything else connects. Pure text processing, no aiortc import.
@@ -39,6 +40,30 @@ def _is_rejected(section: list[str]) -> bool:
 
 def _mid(section: list[str]) -> str | None:
     return next((line[len("a=mid:"):] for line in section if line.startswith("a=mid:")), None)
+
+
+# Codecs that ride along with a real one (retransmission, redundancy, error correction).
+_HELPER_CODECS = frozenset({"RTX", "RED", "ULPFEC", "FLEXFEC-03"})
+
+
+def video_codecs(sdp: str) -> list[str]:
+    """Names of the real video codecs in the description's video sections, in preference order
+    (the m= line's payload order; upper case, e.g. ["H264", "VP8"]). Rejected sections list none."""
+    _session, media = _sections(sdp)
+    names: list[str] = []
+    for section in media:
+        if not section[0].startswith("m=video") or _is_rejected(section):
+            continue
+        by_payload = {}
+        for line in section:
+            if line.startswith("a=rtpmap:"):
+                payload, _, encoding = line[len("a=rtpmap:"):].partition(" ")
+                by_payload[payload] = encoding.split("/")[0].upper()
+        for payload in section[0].split()[3:]:
+            name = by_payload.get(payload)
+            if name and name not in _HELPER_CODECS and name not in names:
+                names.append(name)
+    return names
 
 
 def rejected_kinds(answer_sdp: str) -> list[str]:
