@@ -6,9 +6,11 @@
 3. paint: ms per frame for NativeVideoView (toImage + drawImage) against QVideoFrame.paint, and
    whether a QVideoWidget's grab() shows the picture here;
 4. the whole player: CPU (% of one core) and memory of a process running NativeStreamPlayer with
-   a NativeVideoView showing a 1280x720 30 fps stream, and its time to first frame, for H.264 and
-   VP8. The streamer (a real aiortc streamer behind tests.support.signalling_server) runs in
-   this process; the player runs in a child process, so its CPU is its own;
+   a NativeVideoView showing a 1280x720 30 fps stream, and its time to first frame (from
+   `start()`: page, token check, signalling, ICE, first picture), for H.264 and VP8. The stream
+   comes from the simulator (a license's Pixel Streaming instance, `--source simulator`) or
+   from the test streamer (`--source streamer`), both in this process; the player runs in a
+   child process, so its CPU is its own;
 5. audio output backends (when PulseAudio can run): CPU, callback period and start-up stall of
    PortAudio vs QAudioSink playing through a PulseAudio null sink.
 
@@ -226,17 +228,41 @@ def spin(app: QApplication, until: Callable[[], bool], timeout_s: float) -> bool
     return until()
 
 
-def bench_player(codec: str, seconds: float) -> dict[str, object]:
-    from tests.support.signalling_server import ServerOptions, ServerThread
+@contextlib.contextmanager
+def stream_source(source: str, codec: str) -> Iterator[str]:
+    """A 1280x720 30 fps stream in `codec`; yields its page URL with the token."""
+    if source == "streamer":
+        from tests.support.signalling_server import ServerOptions, ServerThread
 
-    server = ServerThread(ServerOptions(codec=codec, width=WIDTH, height=HEIGHT, fps=30))
-    try:
+        server = ServerThread(ServerOptions(codec=codec, width=WIDTH, height=HEIGHT, fps=30))
+        try:
+            yield server.server.page_url()
+        finally:
+            server.close()
+        return
+    from ravatar_live.api.urls import stream_url_with_token
+    from ravatar_live.simulator.server import SimulatorConfig
+    from ravatar_live.simulator.threaded import SimulatorThread
+    from tests.support.http import post_json
+
+    config = SimulatorConfig(port=0, transcribe=False, stream_video_codec=codec,
+                             stream_fps=30.0, stream_max_height=HEIGHT, stream_voice=False)
+    with SimulatorThread(config) as sim:
+        token = post_json(sim.base_url + "/jwt", {"user_id": "bench", "project_id": "bench"})["jwt"]
+        live = post_json(sim.base_url + "/startLiveSession",
+                         {"avatar_id": "e2a4c6d8-1b3d-4f5a-8c7e-9a0b1c2d3e4f",
+                          "width": str(WIDTH), "height": str(HEIGHT)}, token)
+        try:
+            yield stream_url_with_token(live["streamingUrl"], token)
+        finally:
+            post_json(sim.base_url + "/endLiveSession", {"LicenseId": live["LicenseId"]}, token)
+
+
+def bench_player(source: str, codec: str, seconds: float) -> dict[str, object]:
+    with stream_source(source, codec) as url:
         result = subprocess.run(
-            [sys.executable, __file__, "--child", server.server.page_url(),
-             "--seconds", str(seconds)],
+            [sys.executable, __file__, "--child", url, "--seconds", str(seconds)],
             capture_output=True, text=True, timeout=seconds + 90, check=False)
-    finally:
-        server.close()
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"error": result.stderr.strip()[-400:]}
@@ -336,6 +362,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--source", choices=("simulator", "streamer"), default="simulator")
     parser.add_argument("--child", metavar="URL")
     parser.add_argument("--audio-child", metavar="BACKEND")
     args = parser.parse_args()
@@ -359,10 +386,10 @@ def main() -> None:
     for name, value in bench_paint(app, min(args.frames, 60)).items():
         print(f"  {name:34s} {value:6.2f} ms" if isinstance(value, float)
               else f"  {name:34s} {value}")
-    print(f"== the native player, {WIDTH}x{HEIGHT} 30 fps, {args.seconds:g} s steady window "
-          "(player process only)")
+    print(f"== the native player, {WIDTH}x{HEIGHT} 30 fps from the {args.source}, "
+          f"{args.seconds:g} s steady window (player process only)")
     for codec in ("H264", "VP8"):
-        figures = bench_player(codec, args.seconds)
+        figures = bench_player(args.source, codec, args.seconds)
         print(f"  {codec:5s} " + "  ".join(
             f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
     print("== audio output backends through a PulseAudio null sink")
