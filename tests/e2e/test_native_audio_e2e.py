@@ -9,6 +9,7 @@ volume change what comes out; the tap sees exactly the played blocks, timed ahea
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import threading
 import time
@@ -126,3 +127,21 @@ def test_the_avatar_is_heard_on_the_default_output(virtual_mic: VirtualMic, qtbo
     # Silent once the blocks muted at the tap reach the sink (well within the first second).
     assert rms(after[-RATE // 2:]) < 0.001
     assert tap.blocks[-1][2] == 0.0
+
+
+def test_a_chosen_output_and_a_vanished_one(virtual_mic: VirtualMic, qtbot: Any,
+                                            server: ServerThread, player: NativeStreamPlayer,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Playing on a chosen device id; switching mid-stream; an id no longer present falls back
+    to the system default instead of going silent."""
+    caplog.set_level(logging.INFO, logger="ravatar_live")
+    [chosen, *_] = player.output_devices()
+    player.set_output_device(chosen.id)
+    with qtbot.waitSignal(player.avatar_audio_started, timeout=WAIT_MS):
+        player.start(server.server.page_url())
+    assert rms(record_sink(0.5)) > 0.05
+    player.set_output_device(chosen.id.split(":", 1)[0] + ":no-such-device")
+    # Reopened on the default (the same null sink here): the tone comes back.
+    after = record_sink(2.0)
+    assert rms(after[-RATE // 2:]) > 0.05
+    assert "the chosen audio output is gone; using the system default" in caplog.text
