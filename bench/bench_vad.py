@@ -1,4 +1,5 @@
-"""VAD: CPU time per 32 ms of audio (one Silero frame) for each backend, on real speech + noise."""
+"""VAD: CPU time per 32 ms of audio (one Silero frame) for each backend, on real speech + noise;
+and the end-of-turn model's cost per judgement (it runs once per pause, off the GUI thread)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,28 @@ def main() -> None:
     for label, vad in vads:
         us = cpu_per_32ms(vad, samples) * 1e6
         print(f"  {label:<48} {us:8.1f} us  ({us / 32000 * 100:.2f}% of one core)")
+    turn_model_cost(clip.samples)
+
+
+def turn_model_cost(speech: np.ndarray, rounds: int = 10) -> None:
+    """The end-of-turn model runs once per pause, not per frame: CPU and wall time per call."""
+    from ravatar_live.audio.log_mel import fixed_window, log_mel
+    from ravatar_live.audio.turn_model import SmartTurnModel
+
+    model = SmartTurnModel()
+    x = speech.astype(np.float32) / 32768.0
+    cpu, wall, feat = [], [], []
+    for _ in range(rounds):
+        t, w = time.process_time(), time.perf_counter()
+        model.completion_probability(speech)
+        cpu.append(time.process_time() - t)
+        wall.append(time.perf_counter() - w)
+        t = time.process_time()
+        log_mel(fixed_window(x, model.window_s))
+        feat.append(time.process_time() - t)
+    print(f"end-of-turn model (smart-turn v3.2, once per pause): {np.median(cpu) * 1e3:.1f} ms "
+          f"CPU, {np.median(wall) * 1e3:.1f} ms wall per judgement (median of {rounds}); "
+          f"of which log-mel features {np.median(feat) * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

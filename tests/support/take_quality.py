@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ravatar_live.audio.pcm import Int16Array
 from ravatar_live.audio.takes import Take
 from tests.support.speech_synth import (
     Clip,
@@ -41,6 +42,23 @@ PHRASES = (
     "Where is the nearest train station?",
     "Yes.",
 )
+# Sentences spoken as two or three phrases with a pause between them ("I'd like a table ...
+# for two ... tomorrow evening"): each is one turn, and must be one take.
+PHRASED_SENTENCES = (
+    ("I would like a table", "for two", "tomorrow evening."),
+    ("My name is Alex", "and I am calling about", "my last order."),
+    ("Could you tell me", "how long the delivery takes?"),
+    ("I was wondering", "if you have", "anything cheaper."),
+    ("The thing is", "my flight was cancelled this morning."),
+    ("Can you recommend", "a good restaurant", "near the station?"),
+    ("I need to change", "the address on my account."),
+    ("What I would like to know is", "whether the offer", "is still valid."),
+    ("Before we start", "could you", "check my booking?"),
+    ("I think", "the second option", "works better for me."),
+    ("We are looking for", "a quiet room with a view."),
+    ("Tell me more about", "the premium plan please."),
+)
+PHRASE_PAUSE_S = (0.25, 0.6)
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-us+f3")
 SPEEDS = (140, 175, 220)
 
@@ -96,6 +114,42 @@ class CorpusItem:
     name: str
     clip: Clip
     snr_db: float | None  # None = clean
+
+
+def phrased_sentence(phrases: Sequence[str], pauses_s: Sequence[float], *, voice: str,
+                     speed: int, level_rms: float) -> Int16Array:
+    """One sentence spoken phrase by phrase; every phrase but the last ends on a comma, so
+    espeak-ng gives it the rising tune of an unfinished clause, then the pause follows."""
+    parts = [synthesize(text if i == len(phrases) - 1 else f"{text},", voice=voice, speed=speed,
+                        level_rms=level_rms) for i, text in enumerate(phrases)]
+    out: list[Int16Array] = []
+    for part, pause in itertools.zip_longest(parts, pauses_s):
+        out.append(part)
+        if pause is not None:
+            out.append(silence(pause))
+    return np.concatenate(out)
+
+
+def build_phrased_corpus(*, voices: Iterable[str] = VOICES, speeds: Iterable[int] = SPEEDS,
+                         snrs: Sequence[float | None] = (None, 20.0, 10.0, 5.0),
+                         sentences_per_clip: int = 3, seed: int = 11) -> list[CorpusItem]:
+    """Clips of phrased sentences (pauses of 250-600 ms inside each), 2-3 s apart, at every
+    SNR: the mid-sentence pauses a turn detector must sit through."""
+    rng = np.random.default_rng(seed)
+    sentences = itertools.cycle(PHRASED_SENTENCES)
+    base: list[tuple[str, Clip]] = []
+    for voice, speed in itertools.product(voices, speeds):
+        utts = []
+        for _ in range(sentences_per_clip):
+            phrases = next(sentences)
+            pauses = [float(rng.uniform(*PHRASE_PAUSE_S)) for _ in phrases[1:]]
+            utts.append(phrased_sentence(phrases, pauses, voice=voice, speed=speed,
+                                         level_rms=float(rng.uniform(0.03, 0.1))))
+        gaps = [float(rng.uniform(2.0, 3.0)) for _ in range(len(utts) - 1)]
+        base.append((f"phrased/{voice}@{speed}", compose(utts, gaps)))
+    return [CorpusItem(f"{name}/{'clean' if snr is None else f'{snr:g}dB'}",
+                       clip if snr is None else mix_noise(clip, snr, rng), snr)
+            for snr in snrs for name, clip in base]
 
 
 def build_corpus(*, voices: Iterable[str] = VOICES, speeds: Iterable[int] = SPEEDS,

@@ -43,6 +43,7 @@ def ini(**values: str) -> str:
     ("vad_hangover_ms", "5"), ("vad_hangover_ms", "999999999999999999999"),
     ("vad_hangover_ms", "0x10"),
     ("voice_mode", "shouting"), ("voice_mode", ""),
+    ("turn_patience", "hasty"), ("turn_patience", ""),
     ("stream_takes_as_pcm", "maybe"), ("allow_stream_page_microphone", "2"),
     ("api_url", "ftp://chat.rvtr.ai"), ("api_url", "not a url"), ("api_url", "https://"),
     ("ws_url", "http://chat.rvtr.ai/ws/chat"),
@@ -131,3 +132,21 @@ def test_any_values_load_as_valid_settings(tmp_path, values) -> None:
     store = SettingsStore(path)
     loaded = store.load()
     assert loaded.validate() is loaded
+
+
+def test_a_file_from_before_wait_for_me_to_finish_loads_the_balanced_default(tmp_path) -> None:
+    loaded, notices = load(tmp_path / "old.ini", ini(voice_mode="vad", vad_hangover_ms="500"))
+    assert loaded.turn_patience == "balanced" and notices == []
+    assert (loaded.voice_mode, loaded.vad_hangover_ms) == ("vad", 500)
+
+
+@pytest.mark.parametrize("patience", ["quick", "balanced", "patient"])
+def test_wait_for_me_to_finish_round_trips_and_picks_its_preset(tmp_path, patience) -> None:
+    from ravatar_live.audio.settings import TURN_PRESETS
+    from ravatar_live.live.voice_service import voice_settings_from
+
+    SettingsStore(tmp_path / "s.ini").save(Settings(turn_patience=patience, vad_hangover_ms=450))
+    loaded = SettingsStore(tmp_path / "s.ini").load()
+    assert loaded.turn_patience == patience
+    takes = voice_settings_from(loaded).takes
+    assert takes.turn == TURN_PRESETS[patience] and takes.hangover_ms == 450

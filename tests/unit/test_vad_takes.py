@@ -13,7 +13,7 @@ from ravatar_live.audio.takes import SpeechStarted, TakeConfirmed, TakeDetector,
 
 FRAME = 512  # 32 ms at 16 kHz
 S = TakeSettings(threshold=0.5, release_delta=0.15, start_ms=64, preroll_ms=320,
-                 min_speech_ms=160, hangover_ms=320, max_take_s=3.0)
+                 min_speech_ms=160, hangover_ms=320, max_take_s=3.0, turn=None)
 
 
 def run(probs: list[float], s: TakeSettings = S) -> list:

@@ -13,6 +13,10 @@ class SampleHistory:
         self.total = 0  # absolute index of the next sample to be appended
 
     @property
+    def capacity(self) -> int:
+        return self._buf.size
+
+    @property
     def oldest(self) -> int:
         return max(0, self.total - self._buf.size)
 

@@ -15,26 +15,72 @@ from ravatar_live.audio.errors import SettingsError
 VoiceMode = Literal["vad", "push-to-talk", "record"]
 VadBackendName = Literal["silero", "webrtc", "rms"]
 VoiceState = Literal["idle", "listening", "speech", "recording", "sending"]
+# How long hands-free waits for the rest of a sentence ("Wait for me to finish").
+TurnPatience = Literal["quick", "balanced", "patient"]
 
 VOICE_MODES: tuple[VoiceMode, ...] = get_args(VoiceMode)
 VAD_BACKENDS: tuple[VadBackendName, ...] = get_args(VadBackendName)
+TURN_PATIENCES: tuple[TurnPatience, ...] = get_args(TurnPatience)
+DEFAULT_TURN_PATIENCE: TurnPatience = "balanced"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    """End of turn on top of the VAD: when a pause begins, a turn-completion model judges the
+    take so far; a complete turn closes after ``complete_ms`` of silence, an incomplete one
+    waits up to ``limit_ms``. Without a verdict (model missing or failed) the plain
+    ``TakeSettings.hangover_ms`` applies."""
+
+    judge_after_ms: int = 128       # silence that counts as a pause worth judging
+    complete_ms: int = 300          # silence that ends a turn the model calls complete
+    limit_ms: int = 1200            # silence that ends a turn whatever the model says
+    threshold: float = 0.5          # completion probability that counts as complete (the
+                                    # model's own decision point)
+
+    def validated(self) -> TurnSettings:
+        checks = (
+            (0 <= self.judge_after_ms <= self.complete_ms,
+             "judge_after_ms must be 0..complete_ms"),
+            (0 < self.complete_ms <= self.limit_ms, "complete_ms must be 1..limit_ms"),
+            (self.limit_ms <= 10_000, "limit_ms must be at most 10000"),
+            (0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
+        )
+        for ok, why in checks:
+            if not ok:
+                raise SettingsError(f"Invalid end-of-turn setting: {why}.")
+        return self
+
+
+# Balanced closes a turn the model calls finished after the same 300 ms as the plain hangover
+# (about 0.4 s after the true end: Silero notices the end ~0.1 s late) and waits out a pause it
+# calls unfinished up to 1.2 s, so it never cuts a sentence the hangover alone would have kept
+# whole. Quick answers sooner and waits less; Patient protects longer pauses.
+# bench/bench_take_quality.py measures all three against the plain hangovers.
+TURN_PRESETS: dict[TurnPatience, TurnSettings] = {
+    "quick": TurnSettings(complete_ms=200, limit_ms=800),
+    "balanced": TurnSettings(),
+    "patient": TurnSettings(complete_ms=400, limit_ms=2000),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class TakeSettings:
     """Our take logic on top of any VAD (frame probabilities -> takes)."""
 
-    # Picked by bench/bench_take_quality.py (144 utterances, clean to 5 dB SNR): Silero with
-    # these values made 1 error (one split) with end-of-speech delay P50 419 ms / P95 549 ms;
-    # the web demo's RMS gate made 56 errors at P50 877 ms. A 200 ms hangover would cut the
-    # delay to 323 ms but split 33 sentences at their commas.
+    # Picked by bench/bench_take_quality.py --sweep on its plain utterances (clean to 5 dB SNR):
+    # Silero with these values split 1 of 144 at end-of-speech delay P50 419 ms / P95 549 ms;
+    # the web demo's RMS gate made 56 errors at P50 877 ms. On sentences spoken in phrases
+    # (250-600 ms pauses) the 300 ms hangover alone splits most of them: that is what ``turn``
+    # (the end-of-turn model) is for; ``hangover_ms`` is its fallback.
     threshold: float = 0.5          # speech probability that starts / sustains speech
     release_delta: float = 0.15     # hysteresis: while in speech, threshold - delta still counts
     start_ms: int = 64              # speech needed before a take starts (confirmation)
     preroll_ms: int = 300           # audio kept from before the start so the first syllable lives
     min_speech_ms: int = 150        # less speech than this is a click or a cough, not a take
-    hangover_ms: int = 300          # silence needed before "end of speech"
+    hangover_ms: int = 300          # silence needed before "end of speech" (no turn model)
     max_take_s: float = 15.0        # safety cap on one take
+    # End-of-turn model on top of the hangover; None = the hangover alone (Silero only).
+    turn: TurnSettings | None = TURN_PRESETS[DEFAULT_TURN_PATIENCE]
 
     def validated(self) -> TakeSettings:
         checks = (
@@ -49,6 +95,8 @@ class TakeSettings:
         for ok, why in checks:
             if not ok:
                 raise SettingsError(f"Invalid voice-activity setting: {why}.")
+        if self.turn is not None:
+            self.turn.validated()
         return self
 
 
@@ -57,7 +105,7 @@ class TakeSettings:
 # pre-roll, no minimum. Used as the baseline in the bench and by `ravatar-live-takes --backend rms`.
 RMS_BASELINE_TAKES = TakeSettings(
     threshold=0.5, release_delta=0.0, start_ms=0, preroll_ms=0, min_speech_ms=0,
-    hangover_ms=900, max_take_s=15.0)
+    hangover_ms=900, max_take_s=15.0, turn=None)
 
 
 @dataclass(frozen=True, slots=True)

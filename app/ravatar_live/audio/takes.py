@@ -7,25 +7,37 @@ speech probability per VAD frame; it reports sample positions (relative to the s
   first syllable is not lost.
 - ``TakeConfirmed``: the take holds ``min_speech_ms`` of speech, so it is not a click or a cough;
   only now may audio leave the machine.
-- ``TakeEnded``: ``hangover_ms`` of silence after the last speech frame (short pauses inside the
-  hangover never end a take: no flapping), or the ``max_take_s`` cap, or the end of the stream.
+- ``JudgeTurn``: a pause began (``turn.judge_after_ms`` of silence in a take): the audio from
+  ``start_sample`` to ``end_sample`` (now) should be judged by the turn-completion model; the answer
+  comes back through ``TakeDetector.judge(pause_id, probability)``.
+- ``TakeEnded``: the end of the turn, or the ``max_take_s`` cap, or the end of the stream.
   ``accepted`` is False for takes that never got confirmed.
 
-``Segmenter`` cuts an arbitrary sample stream into VAD frames and runs both; ``find_takes`` does a
-whole signal at once (the ``ravatar-live-takes`` tool and the tests use exactly this path).
+When does silence end a turn? With ``settings.turn`` set and the take confirmed: after
+``turn.complete_ms`` when the model judged the pause complete, after ``turn.limit_ms`` when it
+judged it incomplete or has not answered yet, after ``hangover_ms`` when it could not judge
+(model failure). Otherwise (no ``settings.turn``, or a take too short to be a turn yet): after
+``hangover_ms`` (Silero only). Speech that resumes cancels the pause and its verdict; short pauses
+never end a take early (no flapping).
+
+``Segmenter`` cuts an arbitrary sample stream into VAD frames, runs both and carries pauses to a
+``TurnJudge`` and its verdicts back; ``find_takes`` does a whole signal at once (the
+``ravatar-live-takes`` tool and the bench use exactly this path).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from ravatar_live.audio.history import SampleHistory
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array, to_int16
 from ravatar_live.audio.settings import TakeSettings
+from ravatar_live.audio.turn_judge import TurnJudge
 from ravatar_live.audio.vad import Vad
 
 
@@ -40,6 +52,13 @@ class TakeConfirmed:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgeTurn:
+    pause_id: int
+    start_sample: int    # the take's start
+    end_sample: int      # now: the model judges [start, end), the pause so far included
+
+
+@dataclass(frozen=True, slots=True)
 class TakeEnded:
     start_sample: int
     end_sample: int      # end of the last speech frame
@@ -48,7 +67,7 @@ class TakeEnded:
     capped: bool = False
 
 
-TakeEvent = SpeechStarted | TakeConfirmed | TakeEnded
+TakeEvent = SpeechStarted | TakeConfirmed | JudgeTurn | TakeEnded
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +88,9 @@ def _frames(ms: float, frame_samples: int, rate: int) -> int:
     return math.ceil(ms * rate / 1000.0 / frame_samples)
 
 
+_NOT_ASKED, _PENDING, _FAILED = "not asked", "pending", "failed"
+
+
 class TakeDetector:
     def __init__(self, settings: TakeSettings, frame_samples: int,
                  sample_rate: int = SAMPLE_RATE) -> None:
@@ -78,8 +100,15 @@ class TakeDetector:
         self._start_frames = max(1, _frames(settings.start_ms, frame_samples, sample_rate))
         self._min_frames = _frames(settings.min_speech_ms, frame_samples, sample_rate)
         self._hang_frames = max(1, _frames(settings.hangover_ms, frame_samples, sample_rate))
+        turn = settings.turn
+        if turn is not None:
+            self._judge_frames = max(1, _frames(turn.judge_after_ms, frame_samples, sample_rate))
+            self._complete_frames = max(1, _frames(turn.complete_ms, frame_samples, sample_rate))
+            self._limit_frames = max(1, _frames(turn.limit_ms, frame_samples, sample_rate))
         self._preroll = round(settings.preroll_ms * sample_rate / 1000)
         self._cap = round(settings.max_take_s * sample_rate)
+        self._pause_id = 0
+        self._verdict: str | float = _NOT_ASKED  # or the completion probability
         self.reset()
 
     def reset(self) -> None:
@@ -91,6 +120,7 @@ class TakeDetector:
         self._last_speech = -1
         self._speech_frames = 0
         self._floor = 0          # a new take never reaches back into the previous one
+        self._new_pause()
 
     @property
     def in_take(self) -> bool:
@@ -119,18 +149,63 @@ class TakeDetector:
         if probability >= s.threshold - s.release_delta:
             self._last_speech = idx
             self._speech_frames += 1
+            if self._verdict != _NOT_ASKED:
+                self._new_pause()  # the speaker went on: that pause and its verdict are moot
             events = self._maybe_confirm()
         else:
-            events = []
-            if idx - self._last_speech >= self._hang_frames:
-                return [*events, self._close(capped=False)]
+            events = self._pause_events()
+            if events and isinstance(events[-1], TakeEnded):
+                return events
         if self.position - self._take_start >= self._cap:
             events.append(self._close(capped=True))
         return events
 
+    def judge(self, pause_id: int, probability: float | None) -> list[TakeEvent]:
+        """The turn model's answer for a ``JudgeTurn``: the probability that the turn is
+        complete, or None when the model could not judge. Stale answers are ignored."""
+        if pause_id != self._pause_id or self._verdict != _PENDING or not self._in_take:
+            return []
+        self._verdict = _FAILED if probability is None else probability
+        return self._close_if_due()
+
     def finish(self) -> list[TakeEvent]:
         """End of stream: close an open take where the stream stops."""
         return [self._close(capped=False)] if self._in_take else []
+
+    def _silent_frames(self) -> int:
+        return self._index - 1 - self._last_speech
+
+    def _pause_events(self) -> list[TakeEvent]:
+        if (self._judging() and self._verdict == _NOT_ASKED
+                and self._silent_frames() >= self._judge_frames):
+            self._verdict = _PENDING
+            # The audio so far, the silence heard since the last word included: the model
+            # was trained on turns that end in such a pause.
+            return [JudgeTurn(self._pause_id, self._take_start, self.position),
+                    *self._close_if_due()]
+        return self._close_if_due()
+
+    def _judging(self) -> bool:
+        # A take that is not confirmed yet is a click or a cough, not a turn: no model for it.
+        return self.settings.turn is not None and self._confirmed
+
+    def _frames_to_end(self) -> int:
+        """Silence (in frames) that ends the turn, given what the model said so far."""
+        turn, verdict = self.settings.turn, self._verdict
+        if turn is None or not self._judging() or verdict == _FAILED:
+            return self._hang_frames
+        if isinstance(verdict, float) and verdict >= turn.threshold:
+            return self._complete_frames
+        return self._limit_frames   # judged incomplete, or no answer yet
+
+    def _close_if_due(self) -> list[TakeEvent]:
+        if self._silent_frames() >= self._frames_to_end():
+            return [self._close(capped=False)]
+        return []
+
+    def _new_pause(self) -> None:
+        self._pause_id += 1
+        self._verdict = _NOT_ASKED
 
     def _maybe_confirm(self) -> list[TakeEvent]:
         if not self._confirmed and self._speech_frames >= self._min_frames:
@@ -144,15 +219,27 @@ class TakeDetector:
         self._in_take = self._confirmed = False
         self._run = 0
         self._floor = self.position
+        self._new_pause()
         return event
 
 
 class Segmenter:
-    """Stream samples in any block size; VAD frames and take events come out."""
+    """Stream samples in any block size; VAD frames and take events come out.
 
-    def __init__(self, vad: Vad, settings: TakeSettings, sample_rate: int = SAMPLE_RATE) -> None:
+    With a ``judge`` the take logic asks it about each pause and applies its verdicts as they
+    arrive; without one (or with ``settings.turn`` None) the hangover alone ends a take.
+    """
+
+    def __init__(self, vad: Vad, settings: TakeSettings, sample_rate: int = SAMPLE_RATE, *,
+                 judge: TurnJudge | None = None) -> None:
         self.vad = vad
+        if judge is None:
+            settings = replace(settings, turn=None)
         self.detector = TakeDetector(settings, vad.frame_samples, sample_rate)
+        self._judge = judge if settings.turn is not None else None
+        # The judge sees at most its model's window of the newest audio.
+        self._recent = SampleHistory(round(self._judge.window_s * sample_rate)
+                                     if self._judge is not None else 1)
         self._pending = np.zeros(0, dtype=np.int16)
 
     @property
@@ -166,9 +253,18 @@ class Segmenter:
         whole = buf.size // n
         events: list[TakeEvent] = []
         for i in range(whole):
-            events.extend(self.detector.update(self.vad.probability(buf[i * n : (i + 1) * n])))
+            frame = buf[i * n : (i + 1) * n]
+            if self._judge is not None:
+                self._recent.append(frame)
+                events.extend(self._apply_verdicts())
+            for event in self.detector.update(self.vad.probability(frame)):
+                events.append(event)
+                if isinstance(event, JudgeTurn) and self._judge is not None:
+                    self._judge.ask(event.pause_id,
+                                    self._recent.slice(event.start_sample, event.end_sample),
+                                    self.position)
         self._pending = buf[whole * n :].copy()
-        return events
+        return events + self._apply_verdicts()
 
     def finish(self) -> list[TakeEvent]:
         return self.detector.finish()
@@ -176,7 +272,16 @@ class Segmenter:
     def reset(self) -> None:
         self.vad.reset()
         self.detector.reset()
+        self._recent = SampleHistory(self._recent.capacity)
         self._pending = np.zeros(0, dtype=np.int16)
+
+    def _apply_verdicts(self) -> list[TakeEvent]:
+        if self._judge is None:
+            return []
+        events: list[TakeEvent] = []
+        for verdict in self._judge.ready(self.position):
+            events.extend(self.detector.judge(verdict.pause_id, verdict.probability))
+        return events
 
 
 def frame_probabilities(samples: Int16Array, vad: Vad) -> list[float]:
@@ -186,23 +291,34 @@ def frame_probabilities(samples: Int16Array, vad: Vad) -> list[float]:
     return [vad.probability(data[i * n : (i + 1) * n]) for i in range(data.size // n)]
 
 
-def takes_from_probabilities(probabilities: Sequence[float], frame_samples: int,
-                             settings: TakeSettings, sample_rate: int = SAMPLE_RATE, *,
-                             close_at_end: bool = True) -> list[Take]:
-    """Run the take logic on precomputed frame probabilities (the bench sweeps settings so)."""
-    detector = TakeDetector(settings, frame_samples, sample_rate)
-    events: list[TakeEvent] = []
-    for p in probabilities:
-        events.extend(detector.update(p))
-    if close_at_end:
-        events.extend(detector.finish())
-    return [Take(e.start_sample / sample_rate, e.end_sample / sample_rate,
-                 e.closed_sample / sample_rate, e.capped)
-            for e in events if isinstance(e, TakeEnded) and e.accepted]
+class ReplayVad:
+    """A Vad that answers precomputed probabilities in order (the bench sweeps settings so)."""
+
+    name = "replay"
+
+    def __init__(self, probabilities: Sequence[float], frame_samples: int) -> None:
+        self.frame_samples = frame_samples
+        self._probabilities = list(probabilities)
+        self._next = 0
+
+    def probability(self, frame: Int16Array) -> float:
+        p = self._probabilities[self._next]
+        self._next += 1
+        return p
+
+    def reset(self) -> None:
+        self._next = 0
 
 
 def find_takes(samples: Int16Array, vad: Vad, settings: TakeSettings,
-               sample_rate: int = SAMPLE_RATE, *, close_at_end: bool = True) -> list[Take]:
-    """Every accepted take of a whole 16 kHz signal, exactly as the live path finds them."""
-    return takes_from_probabilities(frame_probabilities(samples, vad), vad.frame_samples,
-                                    settings, sample_rate, close_at_end=close_at_end)
+               sample_rate: int = SAMPLE_RATE, *, judge: TurnJudge | None = None,
+               close_at_end: bool = True) -> list[Take]:
+    """Every accepted take of a whole 16 kHz signal through ``Segmenter``, the live path."""
+    vad.reset()
+    segmenter = Segmenter(vad, settings, sample_rate, judge=judge)
+    events = segmenter.push(samples)
+    if close_at_end:
+        events.extend(segmenter.finish())
+    return [Take(e.start_sample / sample_rate, e.end_sample / sample_rate,
+                 e.closed_sample / sample_rate, e.capped)
+            for e in events if isinstance(e, TakeEnded) and e.accepted]

@@ -43,7 +43,10 @@ Microphone and modes
   ``vad`` in the middle of a take finishes that take normally.
 * Hands-free (``vad``): listening -> speech (VAD heard something) -> take_started (enough speech
   to be a take) -> chunks -> sending -> take_finished -> listening again. Clicks and coughs go
-  speech -> listening with nothing sent.
+  speech -> listening with nothing sent. When a pause begins, the end-of-turn model judges the
+  take so far on its own thread (``turn_judge.py``): a finished sentence closes fast, an
+  unfinished one waits (``settings.takes.turn``). ``turn_model_failure`` says, in plain words,
+  why the model is not used when it could not load (the hangover alone then ends takes).
 * ``press()`` / ``release()``: push-to-talk, usable in any mode (the VAD pauses meanwhile). A hold
   shorter than ``settings.tap_s`` (200 ms) is a tap: nothing is sent. ``push_to_talk=True``.
 * ``start_recording()`` / ``stop_recording()``: record-and-send, usable in any mode; a recording
@@ -81,6 +84,8 @@ from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array, PcmChunk, PcmChunker
 from ravatar_live.audio.resample import StreamConverter
 from ravatar_live.audio.settings import VoiceMode, VoiceSettings, VoiceState
 from ravatar_live.audio.takes import Segmenter, SpeechStarted, TakeConfirmed, TakeEnded
+from ravatar_live.audio.turn_judge import BackgroundJudge, TurnJudge
+from ravatar_live.audio.turn_model import SmartTurnModel
 from ravatar_live.audio.vad import Vad, make_vad
 from ravatar_live.audio.wav import build_wav
 
@@ -90,6 +95,11 @@ _LEVEL_WINDOW = SAMPLE_RATE // 20        # one level figure per 50 ms of audio
 _MAX_BLOCK = SAMPLE_RATE // 4            # process big deliveries in 250 ms slices
 _HISTORY = SAMPLE_RATE * 4               # pre-roll and VAD lag fit comfortably in 4 s
 _WATCHDOG_S = 0.5
+
+
+def default_turn_judge() -> TurnJudge:
+    """The smart-turn model, loaded and run on its own worker thread."""
+    return BackgroundJudge(SmartTurnModel)
 
 
 def default_capture() -> AudioCapture:
@@ -165,6 +175,7 @@ class VoiceController:
     def __init__(self, capture: AudioCapture, settings: VoiceSettings | None = None, *,
                  loop: asyncio.AbstractEventLoop | None = None,
                  vad_factory: Callable[[VoiceSettings], Vad] | None = None,
+                 turn_judge_factory: Callable[[], TurnJudge] = default_turn_judge,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.on_level: Listeners[[float, float]] = Listeners("level")
         self.on_state: Listeners[[VoiceState]] = Listeners("state")
@@ -179,6 +190,8 @@ class VoiceController:
         self._loop = loop
         self._vad_factory = vad_factory or (lambda s: make_vad(
             s.vad_backend, webrtc_aggressiveness=s.webrtc_aggressiveness))
+        self._turn_judge_factory = turn_judge_factory
+        self._turn_judge: TurnJudge | None = None  # made at the first hands-free take, kept
         self._clock = clock
         self._device_id: str | None = None
         self._state: VoiceState = "idle"
@@ -227,6 +240,12 @@ class VoiceController:
     @property
     def overflow_count(self) -> int:
         return self._capture.overflow_count
+
+    @property
+    def turn_model_failure(self) -> str:
+        """Why hands-free runs without the end-of-turn model; empty when it is in use (or not
+        loaded yet)."""
+        return self._turn_judge.failure if self._turn_judge is not None else ""
 
     # ---------------------------------------------------------------- devices
     def list_devices(self) -> list[AudioDevice]:
@@ -289,8 +308,11 @@ class VoiceController:
         self._set_state("idle")
 
     def close(self) -> None:
-        """Release the device; call on app shutdown."""
+        """Release the device and the end-of-turn model's thread; call on app shutdown."""
         self.stop_listening()
+        if self._turn_judge is not None:
+            self._turn_judge.close()
+            self._turn_judge = None
 
     # ---------------------------------------------------------------- push-to-talk
     def press(self) -> bool:
@@ -398,7 +420,10 @@ class VoiceController:
                                    else CaptureError(exc.user_message))
                 self._set_state("idle")
                 return
-            self._segmenter = Segmenter(vad, self._settings.takes)
+            takes = self._settings.takes
+            if takes.turn is not None and self._turn_judge is None:
+                self._turn_judge = self._turn_judge_factory()
+            self._segmenter = Segmenter(vad, takes, judge=self._turn_judge)
         else:
             self._segmenter.reset()
         self._vad_origin = self._history.total

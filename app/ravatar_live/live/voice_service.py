@@ -14,7 +14,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.audio.errors import CaptureError
-from ravatar_live.audio.settings import TakeSettings, VoiceMode, VoiceSettings, VoiceState
+from ravatar_live.audio.settings import (
+    TURN_PRESETS,
+    TakeSettings,
+    VoiceMode,
+    VoiceSettings,
+    VoiceState,
+)
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.error_kinds import classify
@@ -24,12 +30,14 @@ logger = logging.getLogger(__name__)
 
 
 def voice_settings_from(settings: Settings, base: VoiceSettings | None = None) -> VoiceSettings:
-    """Map the app's settings onto the audio layer's: sensitivity s -> speech threshold 1 - s."""
+    """Map the app's settings onto the audio layer's: sensitivity s -> speech threshold 1 - s;
+    "wait for me to finish" -> an end-of-turn preset (the pause length is its fallback)."""
     base = base or VoiceSettings()
     threshold = min(0.95, max(0.05, 1.0 - settings.vad_sensitivity))
     takes: TakeSettings = replace(base.takes, threshold=threshold,
                                   release_delta=min(base.takes.release_delta, threshold / 2),
-                                  hangover_ms=settings.vad_hangover_ms)
+                                  hangover_ms=settings.vad_hangover_ms,
+                                  turn=TURN_PRESETS[settings.turn_patience])
     return replace(base, mode=settings.voice_mode, stream_pcm=settings.stream_takes_as_pcm,
                    takes=takes).validated()
 
@@ -74,6 +82,15 @@ class VoiceService(QObject):
 
     def devices(self) -> list[AudioDevice]:
         return self._voice.list_devices()
+
+    @property
+    def turn_note(self) -> str:
+        """For Settings: why hands-free runs without the end-of-turn model; empty when fine."""
+        failure = self._voice.turn_model_failure
+        if not failure:
+            return ""
+        return (f"{failure} Hands-free ends your turn after the pause length above, so it may "
+                "cut you off at a pause mid-sentence.")
 
     def apply_settings(self, settings: Settings) -> None:
         if settings.voice_mode != "vad":

@@ -471,7 +471,8 @@ class MainWindow(QMainWindow):
         return SettingsDialog(
             self.controller.settings, avatars=info.avatars if info else (),
             languages=info.languages if info else (), devices=self.controller.voice.devices(),
-            demo=self.controller.force_demo, sign_in_note=self.sign_in_note, parent=self)
+            demo=self.controller.force_demo, sign_in_note=self.sign_in_note,
+            turn_note=self.controller.voice.turn_note, parent=self)
 
     def apply_settings(self, new: Settings) -> None:
         """Save and apply; reconnect for new service settings, offer a restart for a new size."""

@@ -35,6 +35,7 @@ from ravatar_live.settings import (
     RESOLUTION_PRESETS,
     Settings,
     SettingsError,
+    TurnPatience,
     VoiceMode,
     parse_dimension,
 )
@@ -45,13 +46,18 @@ VOICE_MODE_LABELS: dict[VoiceMode, str] = {
     "vad": "Hands-free (voice activity)",
     "record": "Record and send",
 }
+TURN_PATIENCE_LABELS: dict[TurnPatience, str] = {
+    "quick": "Quick",
+    "balanced": "Balanced",
+    "patient": "Patient",
+}
 CUSTOM = "custom"
 
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, *, avatars: Sequence[AvatarInfo] = (),
                  languages: Sequence[LanguageInfo] = (), devices: Sequence[AudioDevice] = (),
-                 demo: bool = False, sign_in_note: str = "",
+                 demo: bool = False, sign_in_note: str = "", turn_note: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -63,6 +69,7 @@ class SettingsDialog(QDialog):
         self._languages = list(languages)
         self._devices = list(devices)
         self._sign_in_note = sign_in_note
+        self._turn_note = turn_note  # why the end-of-turn model is not in use; empty when it is
 
         tabs = QTabWidget(self)
         tabs.addTab(self._build_session_tab(), "Session")
@@ -154,6 +161,19 @@ class SettingsDialog(QDialog):
         self.hangover_spin.setSingleStep(50)
         self.hangover_spin.setSuffix(" ms")
         self.hangover_spin.setAccessibleName("Pause that ends a hands-free take")
+        self.hangover_spin.setToolTip("Used when the end-of-turn model is not available")
+        self.turn_combo = QComboBox(page)
+        for patience, label in TURN_PATIENCE_LABELS.items():
+            self.turn_combo.addItem(label, patience)
+        self.turn_combo.setAccessibleName("Wait for me to finish")
+        self.turn_combo.setToolTip(
+            "When you pause, a model judges whether your sentence sounds finished. Quick "
+            "answers sooner, Patient waits longer through pauses in the middle of a sentence.")
+        self.turn_note_label = QLabel(self._turn_note, page)
+        self.turn_note_label.setObjectName("Hint")
+        self.turn_note_label.setWordWrap(True)
+        self.turn_note_label.setAccessibleName("End-of-turn model status")
+        self.turn_note_label.setVisible(bool(self._turn_note))
         self.mic_combo = QComboBox(page)
         self.mic_combo.setAccessibleName("Microphone")
         self.mic_combo.addItem("System default", "")
@@ -171,6 +191,8 @@ class SettingsDialog(QDialog):
         form.addRow("Start in", self.voice_mode_combo)
         form.addRow("Sensitivity", self.sensitivity_slider)
         form.addRow("End of speech after", self.hangover_spin)
+        form.addRow("Wait for me to finish", self.turn_combo)
+        form.addRow("", self.turn_note_label)
         form.addRow("Microphone", self.mic_combo)
         form.addRow("", self.pcm_check)
         form.addRow("", self.page_mic_check)
@@ -225,6 +247,7 @@ class SettingsDialog(QDialog):
             s.voice_mode)))
         self.sensitivity_slider.setValue(round(s.vad_sensitivity * 100))
         self.hangover_spin.setValue(s.vad_hangover_ms)
+        self.turn_combo.setCurrentIndex(max(0, self.turn_combo.findData(s.turn_patience)))
         self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(s.microphone_id)))
         self.pcm_check.setChecked(s.stream_takes_as_pcm)
         self.page_mic_check.setChecked(s.allow_stream_page_microphone)
@@ -272,6 +295,7 @@ class SettingsDialog(QDialog):
             voice_mode=str(self.voice_mode_combo.currentData()),
             vad_sensitivity=self.sensitivity_slider.value() / 100,
             vad_hangover_ms=self.hangover_spin.value(),
+            turn_patience=str(self.turn_combo.currentData()),
             microphone_id=str(self.mic_combo.currentData() or ""),
             stream_takes_as_pcm=self.pcm_check.isChecked(),
             allow_stream_page_microphone=self.page_mic_check.isChecked(),
