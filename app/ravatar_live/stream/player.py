@@ -209,7 +209,8 @@ class NativeStreamPlayer(QObject):
             self._worker.set_output_device(device_id)
 
     def output_devices(self) -> list[AudioDevice]:
-        """The output devices of the preferred audio backend that works here (may be empty)."""
+        """The output devices of the preferred audio backend that works here (may be empty).
+        Blocks briefly (PortAudio initialises): call it when the user opens a device list."""
         for name in self.settings.audio_backends:
             try:
                 backend = make_backend(name)
