@@ -22,7 +22,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -30,116 +29,28 @@ from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineScript
 
 from ravatar_live.resources import resource_path
 
+# Moved to the Qt-free stream.stats (the native player fills them too); re-exported here so
+# existing imports keep working.
+from ravatar_live.stream.stats import (
+    DECODABLE_VIDEO_CODECS,
+    StreamStats,
+    codec_label,
+    codec_message,
+    no_frames_message,
+    read_codec,
+    read_number,
+    undecodable_codecs,
+)
+
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "ravatar-stats "
 PROBE_SCRIPT_NAME = "ravatar-stream-stats"
 DEFAULT_NO_FRAMES_TIMEOUT_S = 8.0
-DECODABLE_VIDEO_CODECS = frozenset({"VP8", "VP9", "AV1"})
-_CODEC_NAMES = {"H264": "H.264", "H265": "H.265 (HEVC)", "HEVC": "H.265 (HEVC)"}
 
-
-def codec_label(codec: str) -> str:
-    """How people write a codec name: "H264" -> "H.264"."""
-    return _CODEC_NAMES.get(codec.upper(), codec.upper())
-
-
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _count(value: object) -> int:
-    number = _num(value)
-    return max(0, int(number)) if number is not None else 0
-
-
-def _text(value: object) -> str | None:
-    return value.upper() if isinstance(value, str) and value else None
-
-
-@dataclass(frozen=True)
-class StreamStats:
-    """One statistics report of the stream page's WebRTC connection (None = not known)."""
-
-    state: str = "new"
-    video_codec: str | None = None
-    audio_codec: str | None = None
-    offered_video: tuple[str, ...] = ()
-    video_rejected: bool = False
-    has_video: bool = False
-    frames_received: int = 0
-    frames_decoded: int = 0
-    frames_dropped: int = 0
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    bitrate_kbps: float | None = None
-    rtt_ms: float | None = None
-    audio_level: float | None = None
-    packets_lost: int = 0
-    jitter_ms: float | None = None
-
-    @classmethod
-    def from_report(cls, report: dict[str, Any]) -> StreamStats:
-        """Read a probe report, tolerating missing or odd fields."""
-        offered = report.get("offeredVideo")
-        width, height = _num(report.get("width")), _num(report.get("height"))
-        state = report.get("state")
-        return cls(
-            state=state if isinstance(state, str) else "new",
-            video_codec=_text(report.get("videoCodec")),
-            audio_codec=_text(report.get("audioCodec")),
-            offered_video=tuple(c.upper() for c in offered if isinstance(c, str))
-            if isinstance(offered, list) else (),
-            video_rejected=report.get("videoRejected") is True,
-            has_video=report.get("hasVideo") is True,
-            frames_received=_count(report.get("framesReceived")),
-            frames_decoded=_count(report.get("framesDecoded")),
-            frames_dropped=_count(report.get("framesDropped")),
-            fps=_num(report.get("fps")),
-            width=int(width) if width else None,
-            height=int(height) if height else None,
-            bitrate_kbps=_num(report.get("bitrateKbps")),
-            rtt_ms=_num(report.get("rttMs")),
-            audio_level=_num(report.get("audioLevel")),
-            packets_lost=_count(report.get("packetsLost")),
-            jitter_ms=_num(report.get("jitterMs")),
-        )
-
-    @property
-    def connected(self) -> bool:
-        return self.state == "connected"
-
-
-def undecodable_codecs(stats: StreamStats) -> tuple[str, ...]:
-    """The video codecs to blame when this engine cannot show the stream, or () when the video
-    codec is fine (or not known yet)."""
-    if stats.video_codec is not None:
-        return () if stats.video_codec in DECODABLE_VIDEO_CODECS else (stats.video_codec,)
-    offered = stats.offered_video
-    if stats.video_rejected or (offered and not DECODABLE_VIDEO_CODECS.intersection(offered)):
-        return offered or ("unknown",)
-    return ()
-
-
-def codec_message(codecs: tuple[str, ...]) -> str:
-    """Plain words for a stream whose video this engine cannot decode."""
-    names = " or ".join(codec_label(c) for c in codecs if c != "unknown")
-    what = f"its video is {names}, a format" if names else "its video uses a format"
-    return (f"The stream is connected, but {what} the app's built-in browser cannot play "
-            "(it plays VP8, VP9 and AV1). You can still talk and hear the avatar; open the "
-            "stream in your web browser to see it.")
-
-
-def no_frames_message(timeout_s: float, stats: StreamStats | None) -> str:
-    """Plain words for a connected stream that shows nothing."""
-    codec = f" (video codec {codec_label(stats.video_codec)})" if stats and stats.video_codec \
-        else ""
-    return (f"The stream is connected, but no video has arrived in {timeout_s:g} seconds{codec}. "
-            "The avatar may still be starting; if it stays dark, open the stream in your web "
-            "browser.")
+__all__ = ["DECODABLE_VIDEO_CODECS", "DEFAULT_NO_FRAMES_TIMEOUT_S", "PROBE_SCRIPT_NAME",
+           "STATS_PREFIX", "StreamHealth", "StreamStats", "codec_label", "codec_message",
+           "install_stats_probe", "no_frames_message", "undecodable_codecs"]
 
 
 def install_stats_probe(profile: QWebEngineProfile) -> QWebEngineScript:
@@ -261,9 +172,9 @@ class StreamHealth(QObject):
         self._watchdog.stop()
         began = self._began_at if self._began_at is not None else self._clock()
         self.first_frame_s = max(0.0, self._clock() - began)
-        after = _num(message.get("afterConnectionMs"))
+        after = read_number(message.get("afterConnectionMs"))
         logger.info("time to first decoded frame: %.2f s (%s %sx%s%s)", self.first_frame_s,
-                    _text(message.get("codec")) or "codec unknown", message.get("width"),
+                    read_codec(message.get("codec")) or "codec unknown", message.get("width"),
                     message.get("height"),
                     f"; {after / 1000:.2f} s after the page created its WebRTC connection"
                     if after is not None else "")

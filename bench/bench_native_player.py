@@ -1,0 +1,401 @@
+"""Figures for the native Pixel Streaming player (aiortc + PyAV, frames to Qt as YUV).
+
+1. decode: ms per 1280x720 frame, H.264 (libavcodec) and VP8 (libvpx), as aiortc decodes them;
+2. hand-off: ms per frame from a decoded frame to a QVideoFrame (our YUV plane copy), against a
+   libswscale RGB conversion into a QImage-backed QVideoFrame;
+3. paint: ms per frame for NativeVideoView (toImage + drawImage) against QVideoFrame.paint, and
+   whether a QVideoWidget's grab() shows the picture here;
+4. the whole player: CPU (% of one core) and memory of a process running NativeStreamPlayer with
+   a NativeVideoView showing a 1280x720 30 fps stream, and its time to first frame (from
+   `start()`: page, token check, signalling, ICE, first picture), for H.264 and VP8. The stream
+   comes from the simulator (a license's Pixel Streaming instance, `--source simulator`) or
+   from the test streamer (`--source streamer`), both in this process; the player runs in a
+   child process, so its CPU is its own;
+5. audio output backends (when PulseAudio can run): CPU, callback period and start-up stall of
+   PortAudio vs QAudioSink playing through a PulseAudio null sink.
+
+    PYTHONPATH=app:. .venv/bin/python bench/bench_native_player.py [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import cast
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import av
+import numpy as np
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat, QVideoSink
+from PySide6.QtWidgets import QApplication
+
+from ravatar_live.stream.video_frames import to_qvideo_frame
+
+WIDTH, HEIGHT = 1280, 720
+
+
+def pattern_frames(count: int) -> list[av.VideoFrame]:
+    """Moving frames in the test streamer's colours with a textured, changing area the size of
+    a head (so the codecs do real work, not just flat colour)."""
+    base = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    base[:, : WIDTH // 2] = (30, 160, 170)
+    base[:, WIDTH // 2:] = (240, 130, 40)
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 255, (HEIGHT // 2, WIDTH // 3, 3), np.uint8)
+    frames = []
+    for i in range(count):
+        picture = base.copy()
+        picture[(i * 8) % (HEIGHT - 40):(i * 8) % (HEIGHT - 40) + 40, :] = 255
+        picture[:, (i * 12) % (WIDTH - 40):(i * 12) % (WIDTH - 40) + 40] = (20, 20, 20)
+        top, left = HEIGHT // 4, WIDTH // 3
+        picture[top:top + HEIGHT // 2, left:left + WIDTH // 3] = np.roll(texture, i * 3, axis=1)
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        frame.time_base = fractions.Fraction(1, 30)
+        frames.append(frame)
+    return frames
+
+
+def encode(codec: str, frames: list[av.VideoFrame]) -> list[av.Packet]:
+    name = {"H264": "libx264", "VP8": "libvpx"}[codec]
+    context = cast(av.VideoCodecContext, av.CodecContext.create(name, "w"))
+    context.width, context.height = WIDTH, HEIGHT
+    context.pix_fmt = "yuv420p"
+    context.time_base = fractions.Fraction(1, 30)
+    context.bit_rate = 2_000_000
+    if codec == "H264":
+        context.options = {"preset": "ultrafast", "tune": "zerolatency"}
+    packets = [p for f in frames for p in context.encode(f)]
+    return packets + list(context.encode(None))
+
+
+def bench_decode(count: int) -> dict[str, float]:
+    frames = pattern_frames(count)
+    figures = {}
+    for codec, decoder_name in (("H264", "h264"), ("VP8", "libvpx")):
+        packets = encode(codec, frames)
+        # What aiortc's decoders create.
+        decoder = cast(av.VideoCodecContext, av.CodecContext.create(decoder_name, "r"))
+        started = time.perf_counter()
+        decoded = 0
+        for packet in packets:
+            decoded += len(decoder.decode(packet))
+        figures[codec] = (time.perf_counter() - started) * 1000 / max(1, decoded)
+    return figures
+
+
+def bench_handoff(count: int) -> dict[str, float]:
+    frames = pattern_frames(count)
+    started = time.perf_counter()
+    for frame in frames:
+        to_qvideo_frame(frame)
+    yuv = (time.perf_counter() - started) * 1000 / count
+    started = time.perf_counter()
+    for frame in frames:
+        rgb = frame.to_ndarray(format="rgb24")
+        image = QImage(rgb.data, WIDTH, HEIGHT, 3 * WIDTH, QImage.Format.Format_RGB888).copy()
+        QVideoFrame(image)
+    return {"yuv_plane_copy": yuv, "swscale_rgb_qimage": (time.perf_counter() - started)
+            * 1000 / count}
+
+
+def bench_paint(app: QApplication, count: int) -> dict[str, object]:
+    from PySide6.QtMultimediaWidgets import QVideoWidget
+
+    from ravatar_live.ui.native_video import NativeVideoView
+
+    decoded = pattern_frames(count)
+
+    def fresh() -> list[QVideoFrame]:
+        # New frames each time: a QVideoFrame caches its converted image, and copies share it.
+        return [to_qvideo_frame(f) for f in decoded]
+
+    figures: dict[str, object] = {}
+    warm = NativeVideoView(QVideoSink())
+    warm.show_frame(fresh()[0])
+    warm.grab()  # Qt's first conversion looks for an RHI backend once
+    for width, height in ((1280, 720), (960, 540), (1920, 1080)):
+        sink = QVideoSink()
+        view = NativeVideoView(sink)
+        view.resize(width, height)
+        view.show()
+        app.processEvents()
+        videos = fresh()
+        started = time.perf_counter()
+        for video in videos:
+            sink.setVideoFrame(video)
+            view.repaint()
+        figures[f"view_{width}x{height}"] = (time.perf_counter() - started) * 1000 / count
+        target = QImage(width, height, QImage.Format.Format_RGB32)
+        videos = fresh()
+        started = time.perf_counter()
+        for video in videos:
+            painter = QPainter(target)
+            video.paint(painter, QRectF(0, 0, width, height), QVideoFrame.PaintOptions())
+            painter.end()
+        figures[f"qvideoframe_paint_{width}x{height}"] = \
+            (time.perf_counter() - started) * 1000 / count
+        view.close()
+    widget = QVideoWidget()
+    widget.resize(640, 360)
+    widget.show()
+    app.processEvents()
+    widget.videoSink().setVideoFrame(videos[0])
+    for _ in range(20):
+        app.processEvents()
+    colour = widget.grab().toImage().pixelColor(100, 180)
+    figures["qvideowidget_grab_shows_picture"] = abs(colour.green() - 160) < 40
+    widget.close()
+    return figures
+
+
+# --- the whole player in a child process --------------------------------------------------------
+def child(url: str, seconds: float) -> None:
+    """Run the player + view; print JSON figures on stdout."""
+    app = QApplication([])
+    from ravatar_live.stream.connection import ConnectionSettings
+    from ravatar_live.stream.player import NativeStreamPlayer
+    from ravatar_live.stream.worker import PlayerSettings
+    from ravatar_live.ui.native_video import NativeVideoView
+
+    player = NativeStreamPlayer(PlayerSettings(
+        connection=ConnectionSettings(config_wait_s=0.5, streamer_poll_s=0.1),
+        audio_backends=()))
+    view = NativeVideoView(player.video_sink)
+    view.resize(WIDTH, HEIGHT)
+    view.show()
+    first: list[float] = []
+    stats: list[object] = []
+    player.first_frame.connect(first.append)
+    player.stats_updated.connect(stats.append)
+    player.start(url)
+    spin(app, lambda: bool(first), 30)
+    spin(app, lambda: False, 2.0)  # settle before measuring
+    shown0, cpu0, wall0 = view.frames_shown, cpu_self(), time.monotonic()
+    spin(app, lambda: False, seconds)
+    cpu1, wall1 = cpu_self(), time.monotonic()
+    last = stats[-1] if stats else None
+    figures = {
+        "first_frame_s": first[0] if first else None,
+        "cpu_percent": 100 * (cpu1 - cpu0) / (wall1 - wall0),
+        "rss_mb": rss_mb(),
+        "shown_fps": (view.frames_shown - shown0) / (wall1 - wall0),
+        "decoded_fps": getattr(last, "fps", None),
+        "dropped": player.frames_dropped,
+    }
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(player.stop(timeout_s=3.0))
+    loop.close()
+    print(json.dumps(figures), flush=True)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spin(app: QApplication, until: Callable[[], bool], timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        app.processEvents()
+        if until():
+            return True
+        time.sleep(0.002)
+    return until()
+
+
+@contextlib.contextmanager
+def stream_source(source: str, codec: str) -> Iterator[str]:
+    """A 1280x720 30 fps stream in `codec`; yields its page URL with the token."""
+    if source == "streamer":
+        from tests.support.signalling_server import ServerOptions, ServerThread
+
+        server = ServerThread(ServerOptions(codec=codec, width=WIDTH, height=HEIGHT, fps=30))
+        try:
+            yield server.server.page_url()
+        finally:
+            server.close()
+        return
+    from ravatar_live.api.urls import stream_url_with_token
+    from ravatar_live.simulator.server import SimulatorConfig
+    from ravatar_live.simulator.threaded import SimulatorThread
+    from tests.support.http import post_json
+
+    config = SimulatorConfig(port=0, transcribe=False, stream_video_codec=codec,
+                             stream_fps=30.0, stream_max_height=HEIGHT, stream_voice=False)
+    with SimulatorThread(config) as sim:
+        token = post_json(sim.base_url + "/jwt", {"user_id": "bench", "project_id": "bench"})["jwt"]
+        live = post_json(sim.base_url + "/startLiveSession",
+                         {"avatar_id": "e2a4c6d8-1b3d-4f5a-8c7e-9a0b1c2d3e4f",
+                          "width": str(WIDTH), "height": str(HEIGHT)}, token)
+        try:
+            yield stream_url_with_token(live["streamingUrl"], token)
+        finally:
+            post_json(sim.base_url + "/endLiveSession", {"LicenseId": live["LicenseId"]}, token)
+
+
+def bench_player(source: str, codec: str, seconds: float) -> dict[str, object]:
+    with stream_source(source, codec) as url:
+        result = subprocess.run(
+            [sys.executable, __file__, "--child", url, "--seconds", str(seconds)],
+            capture_output=True, text=True, timeout=seconds + 90, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": result.stderr.strip()[-400:]}
+    return json.loads(lines[-1])
+
+
+# --- audio output backends ----------------------------------------------------------------------
+@contextlib.contextmanager
+def private_pulseaudio() -> Iterator[bool]:
+    """A PulseAudio daemon with a null sink, for this bench only (killed by its pid)."""
+    if os.environ.get("PULSE_SERVER"):
+        yield True
+        return
+    if not shutil.which("pulseaudio"):
+        yield False
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-pulse-"))
+    env = {**os.environ, "PULSE_RUNTIME_PATH": str(run_dir), "HOME": str(run_dir)}
+    subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
+                    "--use-pid-file=yes", "--disallow-exit",
+                    "-L", f"module-native-protocol-unix socket={run_dir}/native "
+                    "auth-anonymous=1",
+                    "-L", "module-null-sink sink_name=vsink rate=48000",
+                    "-L", "module-always-sink"], env=env, capture_output=True, timeout=30,
+                   check=False)
+    socket_path, pid_file = run_dir / "native", run_dir / "pid"
+    deadline = time.monotonic() + 10
+    while not (socket_path.exists() and pid_file.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the daemon forks; no event to wait on
+    if not socket_path.exists():
+        yield False
+        return
+    (run_dir / "client.conf").write_text("autospawn = no\n")
+    os.environ.update(PULSE_SERVER=f"unix:{socket_path}", PULSE_RUNTIME_PATH=str(run_dir),
+                      PULSE_CLIENTCONFIG=str(run_dir / "client.conf"))
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def audio_child(backend_name: str, seconds: float) -> None:
+    QApplication([])
+    from ravatar_live.stream.audio_output import make_backend
+    from ravatar_live.stream.audio_playback import RATE, AudioPlayback
+
+    playback = AudioPlayback(lambda: None)
+    calls: list[float] = []
+    playback.add_tap(lambda _block: calls.append(time.monotonic()))
+    backend = make_backend(backend_name)
+    opened_at = time.monotonic()
+    backend.open(None, playback.render)
+    tone = (0.2 * 32767 * np.sin(2 * np.pi * 440 * np.arange(960) / RATE)).astype(np.int16)
+    frame_data = np.repeat(tone[:, None], 2, axis=1).reshape(1, -1)
+
+    def feed() -> None:  # 20 ms frames at the network's pace, as the player pushes them
+        start = time.monotonic()
+        for i in range(round(seconds / 0.02)):
+            frame = av.AudioFrame.from_ndarray(frame_data, format="s16", layout="stereo")
+            frame.sample_rate = RATE
+            playback.push(frame)
+            time.sleep(max(0.0, start + (i + 1) * 0.02 - time.monotonic()))
+
+    cpu0, wall0 = cpu_self(), time.monotonic()
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    feeder.join()
+    cpu1, wall1 = cpu_self(), time.monotonic()
+    backend.close()
+    gaps = np.diff(calls) * 1000 if len(calls) > 2 else np.array([0.0])
+    print(json.dumps({
+        "cpu_percent": 100 * (cpu1 - cpu0) / (wall1 - wall0),
+        "block_ms_median": float(np.median(gaps)),
+        "longest_gap_ms": float(gaps.max()),
+        "first_block_ms": float((calls[0] - opened_at) * 1000) if calls else None,
+        "skipped_ms": playback.buffer.dropped_frames / RATE * 1000,
+        "underruns": playback.buffer.underruns}), flush=True)
+
+
+def bench_audio(seconds: float) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    with private_pulseaudio() as available:
+        if not available:
+            return {"skipped": "no PulseAudio here"}
+        for name in ("pyaudio", "qt"):
+            result = subprocess.run([sys.executable, __file__, "--audio-child", name,
+                                     "--seconds", str(seconds)], capture_output=True,
+                                    text=True, timeout=seconds + 60, check=False)
+            lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+            figures[name] = json.loads(lines[-1]) if lines else result.stderr.strip()[-300:]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--source", choices=("simulator", "streamer"), default="simulator")
+    parser.add_argument("--child", metavar="URL")
+    parser.add_argument("--audio-child", metavar="BACKEND")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.seconds)
+        return
+    if args.audio_child:
+        audio_child(args.audio_child, args.seconds)
+        return
+    app = QApplication([])
+    QVideoFrameFormat(QSize(WIDTH, HEIGHT), QVideoFrameFormat.PixelFormat.Format_YUV420P)
+    print(f"== decode, ms per {WIDTH}x{HEIGHT} frame (libavcodec via PyAV)")
+    for codec, ms in bench_decode(args.frames).items():
+        print(f"  {codec:5s} {ms:6.2f} ms")
+    print("== hand-off to Qt, ms per frame (player thread)")
+    for name, ms in bench_handoff(args.frames).items():
+        print(f"  {name:22s} {ms:6.2f} ms")
+    print("  QAbstractVideoBuffer over PyAV planes: not possible in PySide6 6.12 "
+          "(MapData exposes planeCount only)")
+    print("== paint, ms per frame (GUI thread)")
+    for name, value in bench_paint(app, min(args.frames, 60)).items():
+        print(f"  {name:34s} {value:6.2f} ms" if isinstance(value, float)
+              else f"  {name:34s} {value}")
+    print(f"== the native player, {WIDTH}x{HEIGHT} 30 fps from the {args.source}, "
+          f"{args.seconds:g} s steady window (player process only)")
+    for codec in ("H264", "VP8"):
+        figures = bench_player(args.source, codec, args.seconds)
+        print(f"  {codec:5s} " + "  ".join(
+            f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+    print("== audio output backends through a PulseAudio null sink")
+    for name, audio in bench_audio(min(args.seconds, 5.0)).items():
+        print(f"  {name:8s} {audio}")
+
+
+if __name__ == "__main__":
+    main()
