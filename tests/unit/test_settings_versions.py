@@ -19,7 +19,7 @@ from ravatar_live.settings import (
     encode_geometry,
     validate_push_to_talk_key,
 )
-from ravatar_live.settings_service import SettingsService, WindowState
+from ravatar_live.settings_service import SettingsChange, SettingsService, WindowState
 
 USER_ID = "0123456789abcdef01234567"
 
@@ -86,7 +86,7 @@ def test_a_file_from_a_newer_version_is_read_and_keeps_its_version(tmp_path) -> 
 # --- every bad field at once -------------------------------------------------------------------
 def test_problems_names_every_bad_field() -> None:
     bad = Settings(stream_width=0, stream_height=5000, api_url="ftp://x", project_id="a b",
-                   theme="purple", push_to_talk_key="Tab", conversation_width=5)
+                   push_to_talk_key="Tab", conversation_width=5).replace(theme="purple")
     problems = bad.problems()
     assert set(problems) == {"stream_width", "stream_height", "api_url", "project_id", "theme",
                              "push_to_talk_key", "conversation_width"}
@@ -146,7 +146,7 @@ def test_the_service_saves_applies_and_says_what_changed(tmp_path) -> None:
     store = SettingsStore(tmp_path / "s.ini")
     running = Running(Settings(user_id=USER_ID))
     service = SettingsService(store, lambda: running.settings, running.use)
-    seen = []
+    seen: list[SettingsChange] = []
     service.applied.connect(seen.append)
     change = service.apply(running.settings.replace(stream_width=640, stream_height=360,
                                                     theme="light", push_to_talk_key="F2"))
