@@ -76,9 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync  # noqa: PLC0415 - after PySide6 and the QApplication
 
     from ravatar_live.app_runtime import run_app  # noqa: PLC0415
-    from ravatar_live.ui.theme import app_icon, apply_theme  # noqa: PLC0415
+    from ravatar_live.ui.theme import app_icon  # noqa: PLC0415
 
-    apply_theme(app)
     app.setWindowIcon(app_icon())
     loop = qasync.QEventLoop(app)
 

@@ -36,6 +36,7 @@ from ravatar_live.live.license_journal import LicenseJournal  # noqa: E402
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage  # noqa: E402
 from ravatar_live.live.voice_service import voice_settings_from  # noqa: E402
 from ravatar_live.settings import Settings, SettingsStore  # noqa: E402
+from ravatar_live.settings_service import SettingsService  # noqa: E402
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402
@@ -111,8 +112,6 @@ class AppHarness:
     qtbot: Any
     tmp_path: Path
     opened_urls: list[str] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
-    answer_questions: bool = True
 
     @property
     def sim(self) -> RunningSimulator:
@@ -172,20 +171,16 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
             base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
             simulator_config=sim or quick_simulator(),
             retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s)
-        window = MainWindow(controller, store)
+        service = SettingsService(store, lambda: controller.settings, controller.update_settings)
+        window = MainWindow(controller, service)
         harness = AppHarness(window, controller, store, aloop, qtbot, tmp_path)
 
         def fake_open(url: str) -> bool:
             harness.opened_urls.append(url)
             return True
 
-        def fake_confirm(title: str, _text: str) -> bool:
-            harness.questions.append(title)
-            return harness.answer_questions
-
-        # No real browser or modal question box can exist in CI: both are recorded instead.
+        # No real browser can be opened in CI: the URL is recorded instead.
         window.open_external = fake_open
-        window.confirm = fake_confirm
         # Not qtbot.addWidget: pytest-qt would delete the window before its close path (which
         # ends the live session) has finished; the fixture closes it the way a user does.
         window.show()
