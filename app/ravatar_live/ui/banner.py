@@ -102,10 +102,14 @@ class Banner(QFrame):
         self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         texts.addWidget(self._title)
         texts.addWidget(self._text)
-        self._actions_row = QHBoxLayout()
+        # The buttons live in a widget that is hidden when there are none: an empty row layout
+        # would cap the text column's width (a short message then wrapped word by word).
+        self._actions = QWidget(self)
+        self._actions_row = QHBoxLayout(self._actions)
         self._actions_row.setSpacing(8)
         self._actions_row.setContentsMargins(0, 6, 0, 0)
-        texts.addLayout(self._actions_row)
+        self._actions.hide()
+        texts.addWidget(self._actions)
         layout.addLayout(texts, 1)
         self._close = QToolButton(self)
         self._close.setObjectName("IconButton")
@@ -267,7 +271,7 @@ class Banner(QFrame):
                 widget.deleteLater()
         self._buttons = []
         for label, callback in message.actions:
-            button = QPushButton(label, self)
+            button = QPushButton(label, self._actions)
             button.setAccessibleName(label)
             button.setAccessibleDescription(f"{label}: about “{message.title}”")
             button.clicked.connect(callback)
@@ -276,6 +280,7 @@ class Banner(QFrame):
         if message.actions:
             set_variant(self._buttons[0], "variant", "primary")
             self._actions_row.addStretch(1)
+        self._actions.setVisible(bool(message.actions))
         self._close.setVisible(message.dismissable)
         self.setAccessibleName(f"{message.kind.value.capitalize()}: {message.title}")
         self.show()

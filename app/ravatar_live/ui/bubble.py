@@ -105,6 +105,8 @@ class Bubble(QFrame):
 
     def natural_width(self) -> int:
         """The width the bubble's contents would like, on one line each."""
+        self.text_label.ensurePolished()  # measured in the style sheet's font, not the default
+        self.meta_label.ensurePolished()
         text = self.text_label.fontMetrics().horizontalAdvance(self.entry.text) + 4
         meta = self.meta_label.sizeHint().width()
         if self.latency_label.isVisibleTo(self):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +59,7 @@ class SettingsDialog(SettingsPages):
         tabs.addTab(self._scrolling(self._build_keys_tab()), "Keys && look")
         tabs.addTab(self._scrolling(self._build_connection_tab(demo)), "Connection")
         self.tabs = tabs
+        self._describe_tabs()
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.key_button.refused.connect(self._on_key_refused)
         self.key_button.key_changed.connect(self._on_key_changed)
@@ -94,6 +96,17 @@ class SettingsDialog(SettingsPages):
         self._fit_to_content()
 
     # --- building ----------------------------------------------------------------------------
+    def _describe_tabs(self) -> None:
+        bar = self.tabs.tabBar()
+        bar.setAccessibleName("Settings pages")
+        for index, about in enumerate(("The stream's size, the avatar and the language",
+                                       "How you talk to the avatar",
+                                       "The look and the push-to-talk key",
+                                       "The service's address and where sign-in is kept")):
+            self.tabs.setTabToolTip(index, about)  # also what a screen reader says of the tab
+        for arrow in bar.findChildren(QToolButton):  # shown when the tabs do not all fit
+            arrow.setAccessibleDescription("Shows the settings pages that do not fit")
+
     def _fit_to_content(self) -> None:
         """Open large enough for the biggest tab (within the screen); smaller still works."""
         hints = [page.sizeHint() for page in self._pages()]

@@ -27,9 +27,11 @@ logger = logging.getLogger(__name__)
 FALLBACK_SCHEME = DARK
 
 
-def system_scheme() -> Colors:
-    """The scheme the desktop asks for (dark when it does not say)."""
-    scheme = QGuiApplication.styleHints().colorScheme()
+def system_scheme(scheme: Qt.ColorScheme | None = None) -> Colors:
+    """The scheme the desktop asks for (`scheme`, or what it says now; dark when it does not
+    say)."""
+    if scheme is None:
+        scheme = QGuiApplication.styleHints().colorScheme()
     if scheme is Qt.ColorScheme.Light:
         return LIGHT
     if scheme is Qt.ColorScheme.Dark:
@@ -86,6 +88,7 @@ class ThemeManager(QObject):
         self._app = app
         self._choice = choice
         self._colors: Colors | None = None
+        self._system: Qt.ColorScheme | None = None  # as last announced by the desktop
         # One refresh per widget (the latest): a button re-tinted on every state change must
         # not pile up callbacks.
         self._tinted: dict[QObject, Callable[[Colors], None]] = {}
@@ -118,12 +121,13 @@ class ThemeManager(QObject):
         self._tinted = {w: f for w, f in self._tinted.items() if Shiboken.isValid(w)}
 
     @Slot(Qt.ColorScheme)
-    def _on_system_scheme(self, _scheme: Qt.ColorScheme) -> None:
+    def _on_system_scheme(self, scheme: Qt.ColorScheme) -> None:
+        self._system = scheme
         if self._choice == "system":
             self._apply()
 
     def _apply(self) -> None:
-        colors = SCHEMES.get(self._choice) or system_scheme()
+        colors = SCHEMES.get(self._choice) or system_scheme(self._system)
         if colors is self._colors:
             return
         self._colors = colors
