@@ -109,6 +109,7 @@ class SettingsDialog(SettingsPages):
 
     def _fit_to_content(self) -> None:
         """Open large enough for the biggest tab (within the screen); smaller still works."""
+        self.ensurePolished()  # measured in the style sheet's fonts and paddings
         hints = [page.sizeHint() for page in self._pages()]
         widest = max(h.width() for h in hints)
         tallest = max(h.height() for h in hints)
@@ -145,7 +146,7 @@ class SettingsDialog(SettingsPages):
         self.project_edit.setText(s.project_id)
         self.api_edit.setText(s.api_url)
         self.ws_edit.setText(s.ws_url)
-        self.user_label.setText(s.user_id or "(generated at first start)")
+        self.user_field.setText(s.user_id or "(made at first start)")
         self._loading = False
 
     def _fill_avatars(self, current: str) -> None:

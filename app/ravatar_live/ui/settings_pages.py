@@ -51,12 +51,13 @@ class SettingsPages(QDialog):
         self._sign_in_note = ""
 
     def _scrolling(self, page: QWidget) -> QScrollArea:
-        """The page in a scroll area: a small dialog scrolls instead of clipping."""
+        """The page in a scroll area: a small dialog scrolls instead of clipping (sideways too,
+        for what cannot wrap, like the user id)."""
         area = QScrollArea(self)
         area.setObjectName("SettingsPage")
         area.setWidgetResizable(True)
         area.setFrameShape(QFrame.Shape.NoFrame)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         page.setObjectName("SettingsPageBody")
         area.setWidget(page)
@@ -205,9 +206,12 @@ class SettingsPages(QDialog):
         self.ws_edit = QLineEdit(page)
         self.ws_edit.setPlaceholderText("derived from the API URL")
         self.ws_edit.setAccessibleName("WebSocket URL")
-        self.user_label = QLabel(page)
-        self.user_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.user_label.setAccessibleName("User id")
+        # Read-only but selectable and copyable; it scrolls inside itself when the dialog is
+        # narrow, where a label would be cut (an id cannot wrap).
+        self.user_field = QLineEdit(page)
+        self.user_field.setReadOnly(True)
+        self.user_field.setAccessibleName("User id")
+        self.user_field.setAccessibleDescription("Who you are to RAVATAR; made once and kept")
         self._checked_field(form, "Project id", self.project_edit,
                             inputs={"project_id": self.project_edit},
                             description="1 to 64 letters, digits or dashes; empty for demo "
@@ -218,7 +222,7 @@ class SettingsPages(QDialog):
                             inputs={"ws_url": self.ws_edit},
                             description="Starts with wss:// or ws://; empty to derive it from "
                             "the API URL")
-        form.addRow("User id", self.user_label)
+        form.addRow("User id", self.user_field)
         # Where the JWT lives (keychain, or memory only when there is none): the user should know.
         self.sign_in_label = QLabel(self._sign_in_note, page)
         self.sign_in_label.setObjectName("Hint")
