@@ -41,7 +41,7 @@ def dialog(qtbot, qapp) -> SettingsDialog:
 def messages(dialog: SettingsDialog) -> dict[str, str]:
     """Field name -> the message under it (on whichever page; a fine field has none)."""
     return {name: label.text() for name, (_w, label, _d) in dialog._fields.items()
-            if label.text() and label.isVisibleTo(label.parentWidget())}
+            if label.text() and not label.isHidden()}
 
 
 def clipped_labels(page: QWidget) -> list[str]:
@@ -79,7 +79,9 @@ def test_a_small_dialog_scrolls_instead_of_clipping(dialog, qtbot) -> None:
     area = dialog.tabs.currentWidget()
     assert isinstance(area, QScrollArea)
     qtbot.waitUntil(lambda: area.verticalScrollBar().isVisible(), timeout=2_000)
-    qtbot.waitUntil(lambda: clipped_labels(area.widget()) == [], timeout=2_000)
+    page = area.widget()
+    assert page is not None
+    qtbot.waitUntil(lambda: clipped_labels(page) == [], timeout=2_000)
     dialog.resize(900, 700)
     qtbot.waitUntil(lambda: not area.verticalScrollBar().isVisible(), timeout=2_000)
 
