@@ -345,3 +345,22 @@ def _close(a: str, b: str, tolerance: int = 40) -> bool:
     ca, cb = (tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in (a, b))
     return sum(abs(x - y) for x, y in zip(ca, cb, strict=True)) <= tolerance
 
+
+
+def test_clicking_a_button_leaves_space_for_talking(keys) -> None:
+    """A mouse click on Start does not take the focus, so Space does not press Start again
+    (which would end the session): it still talks."""
+    app, kb = keys
+    w = app.window
+    assert kb.focus is w.stream_area
+    QTest.mouseClick(w.session_button, Qt.MouseButton.LeftButton)
+    app.wait_session(SessionState.LIVE)
+    app.wait_stream(StreamStage.PLAYING)
+    assert kb.focus is w.stream_area
+    with app.qtbot.waitSignal(app.controller.voice.take_started, timeout=10_000):
+        kb.down(Qt.Key.Key_Space)
+    assert w.talk_bar.talking and app.controller.session.state is SessionState.LIVE
+    kb.up(Qt.Key.Key_Space)
+    # Clicking into the text box does take the focus (to type), and Space types there.
+    QTest.mouseClick(w.message_edit, Qt.MouseButton.LeftButton)
+    assert kb.focus is w.message_edit

@@ -171,3 +171,12 @@ def press_with_return(*buttons: QAbstractButton) -> None:
 def press_all_with_return(root: QWidget) -> None:
     """`press_with_return` for every button under `root`."""
     press_with_return(*root.findChildren(QAbstractButton))
+
+
+def focus_by_keyboard_only(*widgets: QWidget) -> None:
+    """Tab reaches `widgets`, a click does not move the focus to them: after clicking Start,
+    the focus stays where it was (the stream), so Space still talks instead of pressing
+    Start again."""
+    for widget in widgets:
+        if widget.focusPolicy() != Qt.FocusPolicy.NoFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)

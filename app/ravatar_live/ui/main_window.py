@@ -18,7 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QApplication,
+    QComboBox,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -33,7 +35,11 @@ from ravatar_live.settings_service import SettingsChange, SettingsService
 from ravatar_live.ui.announcer import Announcer
 from ravatar_live.ui.banner import Banner
 from ravatar_live.ui.conversation_panel import ConversationPanel
-from ravatar_live.ui.keyboard import press_all_with_return, press_with_return
+from ravatar_live.ui.keyboard import (
+    focus_by_keyboard_only,
+    press_all_with_return,
+    press_with_return,
+)
 from ravatar_live.ui.session_binding import SessionBinding, SessionParts
 from ravatar_live.ui.settings_dialog import SettingsDialog
 from ravatar_live.ui.settings_flow import SettingsFlow, SettingsHooks
@@ -183,6 +189,7 @@ class MainWindow(QMainWindow):
         self.banner.changed.connect(self._order_focus)
         self.talk.watch_keys(self)
         press_all_with_return(self)
+        focus_by_keyboard_only(*self.findChildren(QAbstractButton), *self.findChildren(QComboBox))
         self._order_focus()
         self.session.refresh()
 
@@ -192,6 +199,7 @@ class MainWindow(QMainWindow):
         """Tab order: top bar, the banner's buttons, the stream, the talk bar, the
         conversation, the message box and Send."""
         press_with_return(*self.banner.action_buttons())
+        focus_by_keyboard_only(*self.banner.action_buttons())
         self.talk.watch_keys(self.banner)
         chain: list[QWidget] = [
             self.avatar_combo, self.language_combo, self.session_button, self.settings_button,
