@@ -144,6 +144,7 @@ def test_the_push_to_talk_key_is_recorded_from_the_keyboard(dialog, qtbot) -> No
     QTest.keyClick(button, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)
     assert "already the shortcut" in messages(dialog)["push_to_talk_key"]
+    assert button.capturing
     QTest.keyClick(button, Qt.Key.Key_F2)
     assert not button.capturing and button.key == "F2"
     assert "push_to_talk_key" not in messages(dialog)

@@ -7,7 +7,7 @@ button keeps listening for another.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QPushButton, QWidget
 
@@ -65,6 +65,13 @@ class KeyCaptureButton(QPushButton):
         else:
             self.setText(f"{native(self._key)}  ·  Change…")
         self.setAccessibleName(f"Push-to-talk key: {native(self._key)}")
+
+    def event(self, event: QEvent) -> bool:
+        # While listening, every key is for us: no shortcut (not even Quit) may take it first.
+        if self._capturing and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if not self._capturing:
