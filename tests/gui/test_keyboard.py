@@ -269,6 +269,16 @@ def test_a_whole_session_with_shortcuts_and_the_push_to_talk_key(keys) -> None:
     assert isinstance(settings, QDialog)
     QTest.keyClick(settings, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not settings.isVisible(), timeout=3_000)
+    # Again, and this time Enter saves (Save is the dialog's default button).
+    kb.click(Qt.Key.Key_Comma, Mod.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), SettingsDialog),
+                    timeout=3_000)
+    again = QApplication.activeModalWidget()
+    assert isinstance(again, SettingsDialog) and again is not settings
+    again.sensitivity_slider.setValue(70)
+    QTest.keyClick(again, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: app.controller.settings.vad_sensitivity == 0.7, timeout=3_000)
+    assert app.store.load().vad_sensitivity == 0.7
     # Esc dismisses the banner; Ctrl+Return ends the session.
     w.banner.show_message(w.banner.kind, "Something to dismiss")
     kb.tab_to(w.stream_area)

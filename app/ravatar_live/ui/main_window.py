@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
                                                               follow=self._follow_settings),
                                           parent=self)
         self.window_actions = WindowActions(
-            self, self.top_bar, self.banner, handlers={
+            self, self.banner, handlers={
                 Command.SESSION: lambda: press_if_usable(self.session_button),
                 Command.FOCUS_MESSAGE: self.focus_message_box,
                 Command.MUTE: lambda: press_if_usable(self.talk_bar.mute_button),

@@ -59,10 +59,16 @@ class SettingsFlow(QObject):
             return self.dialog
         dialog = self.make_settings_dialog()
         dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._on_dialog_finished)
         dialog.open()
         self.dialog = dialog
         return dialog
+
+    @Slot()
+    def _on_dialog_finished(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def apply_settings(self, new: Settings) -> SettingsChange:
         """Save and apply; reconnect for new service settings, offer a restart for a new size

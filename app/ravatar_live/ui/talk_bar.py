@@ -168,10 +168,6 @@ class TalkBar(QFrame):
     def muted(self) -> bool:
         return self._muted
 
-    @property
-    def live(self) -> bool:
-        return self._live
-
     def set_push_to_talk_key(self, key: str) -> None:
         """Name the push-to-talk key in the button's tooltip and description."""
         self.talk_button.setToolTip(f"Hold to talk; release to send (or hold {key})")
@@ -299,10 +295,6 @@ class TalkBar(QFrame):
         if self._hint:
             self._hint = ""
             self._show_state()
-
-    @property
-    def hint(self) -> str:
-        return self._hint
 
     @Slot()
     def _on_talk_pressed(self) -> None:

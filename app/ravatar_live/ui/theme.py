@@ -153,10 +153,6 @@ def apply_theme(app: QApplication, choice: str = "system") -> ThemeManager:
     return _manager
 
 
-def manager() -> ThemeManager | None:
-    return _manager
-
-
 def colors() -> Colors:
     """The scheme in use (the fallback before any is applied)."""
     return _manager.colors if _manager is not None else FALLBACK_SCHEME

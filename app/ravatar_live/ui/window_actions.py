@@ -26,7 +26,7 @@ def press_if_usable(button: QAbstractButton) -> None:
 
 
 class WindowActions(QObject):
-    def __init__(self, window: QWidget, top_bar: TopBar, banner: Banner, *,
+    def __init__(self, window: QWidget, banner: Banner, *,
                  handlers: dict[Command, Callable[[], object]],
                  push_to_talk_key: Callable[[], str], parent: QObject | None = None) -> None:
         """`handlers` run each command; `push_to_talk_key` names the key for the F1 list."""
@@ -35,7 +35,6 @@ class WindowActions(QObject):
         self._banner = banner
         self._push_to_talk_key = push_to_talk_key
         self.actions: dict[Command, QAction] = {}
-        self.shortcuts_dialog: ShortcutsDialog | None = None
         for command, handler in handlers.items():
             action = QAction(shortcut(command).label, window)
             action.setShortcuts(sequences(command))
@@ -73,7 +72,6 @@ class WindowActions(QObject):
         dialog = ShortcutsDialog(self._push_to_talk_key(), self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
-        self.shortcuts_dialog = dialog
         return dialog
 
     @Slot()
