@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
@@ -261,3 +261,31 @@ def test_the_checks_catch_what_they_look_for(live_window) -> None:
     assert any("clips its last line" in p for p in bubble_problems(window))
     window.banner.setGeometry(10, 10, 5000, 20)
     assert banner_fits(window)
+
+
+class LayoutRequests(QObject):
+    """Counts the relayouts a widget asks for (each one repaints the window's RHI surface)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.count = 0
+        for child in [widget, *widget.findChildren(QWidget)]:
+            child.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def test_typing_does_not_relayout_the_bars(live_window) -> None:
+    """Every keystroke refreshes the controls' state; unchanged texts must not relayout the
+    top bar or the talk bar (with a web view on screen each relayout repaints the window)."""
+    app = live_window
+    window = app.window
+    app.qtbot.wait(100)
+    top, talk = LayoutRequests(window.top_bar), LayoutRequests(window.talk_bar)
+    window.message_edit.setFocus()
+    app.qtbot.keyClicks(window.message_edit, "a few words typed one key at a time")
+    app.qtbot.wait(50)
+    assert (top.count, talk.count) == (0, 0)

@@ -34,6 +34,8 @@ class ElidingLabel(QLabel):
         return super().text() != self._full
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        if text == self._full and self.accessibleName() == text:
+            return  # unchanged: no relayout (the status is set again on every keystroke)
         self._full = text
         self.setAccessibleName(text)
         self._elide()
