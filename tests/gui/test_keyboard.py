@@ -321,7 +321,7 @@ def test_a_too_short_hold_says_why_nothing_was_sent(keys) -> None:
     kb.click(Qt.Key.Key_Space)  # press and release at once: a tap
     assert "Too short" in w.talk_bar.state_label.full_text()
     assert any("Too short" in h for h in hints), "a screen reader hears it too"
-    app.qtbot.wait(300)
+    app.qtbot.waitUntil(lambda: app.controller.voice.controller.state == "idle", timeout=5_000)
     assert not [m for m in app.sim.messages if "audio_base64_pcm" in m], "nothing was sent"
 
 
