@@ -22,8 +22,9 @@ from ravatar_live.cli import CliOptions, apply_overrides
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.voice_service import voice_settings_from
-from ravatar_live.settings import SettingsError, SettingsStore
+from ravatar_live.settings import SettingsError
 from ravatar_live.settings_service import SettingsService
+from ravatar_live.settings_store import SettingsStore
 from ravatar_live.token_store import TokenStore
 from ravatar_live.ui.main_window import MainWindow
 from ravatar_live.ui.theme import apply_theme

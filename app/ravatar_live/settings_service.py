@@ -15,7 +15,8 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
-from ravatar_live.settings import Settings, SettingsStore
+from ravatar_live.settings import Settings
+from ravatar_live.settings_store import SettingsStore
 
 logger = logging.getLogger(__name__)
 

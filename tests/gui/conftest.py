@@ -36,8 +36,9 @@ from ravatar_live.live.controller import AppController  # noqa: E402
 from ravatar_live.live.license_journal import LicenseJournal  # noqa: E402
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage  # noqa: E402
 from ravatar_live.live.voice_service import voice_settings_from  # noqa: E402
-from ravatar_live.settings import Settings, SettingsStore  # noqa: E402
+from ravatar_live.settings import Settings  # noqa: E402
 from ravatar_live.settings_service import SettingsService  # noqa: E402
+from ravatar_live.settings_store import SettingsStore  # noqa: E402
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402

@@ -11,7 +11,8 @@ from ravatar_live.api.models import AvatarInfo, ConnectionInfo, LanguageInfo
 from ravatar_live.cli import CliOptions, apply_overrides, parse_args
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.states import SessionState
-from ravatar_live.settings import Settings, SettingsError, SettingsStore
+from ravatar_live.settings import Settings, SettingsError
+from ravatar_live.settings_store import SettingsStore
 from ravatar_live.ui.settings_dialog import SettingsDialog
 
 pytestmark = pytest.mark.gui

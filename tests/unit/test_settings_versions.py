@@ -15,11 +15,11 @@ from ravatar_live.settings import (
     SETTINGS_VERSION,
     Settings,
     SettingsError,
-    SettingsStore,
     encode_geometry,
     validate_push_to_talk_key,
 )
 from ravatar_live.settings_service import SettingsChange, SettingsService, WindowState
+from ravatar_live.settings_store import SettingsStore
 
 USER_ID = "0123456789abcdef01234567"
 
