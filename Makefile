@@ -35,14 +35,18 @@ TURN_MODEL := app/ravatar_live/audio/models/smart-turn-v3.2-cpu.onnx
 $(TURN_MODEL): app/ravatar_live/audio/turn_weights.py | $(VENV)/bin/python
 	$(BIN)/python scripts/fetch-turn-model.py
 
-$(VENV)/.run-installed: pyproject.toml $(TURN_MODEL) | $(VENV)/bin/python
+# The demo's simulator understands speech only with its recogniser (the asr extra, pocketsphinx);
+# without it every voice turn would come back as "could not make out any words".
+RUN_EXTRAS := stream,asr
+
+$(VENV)/.run-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh run
 	@# PyAudio (the default capture backend) compiles against PortAudio; without its headers the
 	@# app still runs, capturing through Qt Multimedia.
-	$(BIN)/pip install -q -e ".[pyaudio,stream]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e ".[stream]"; }
+	$(BIN)/pip install -q -e ".[pyaudio,$(RUN_EXTRAS)]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e ".[$(RUN_EXTRAS)]"; }
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml $(TURN_MODEL) | $(VENV)/bin/python
+$(VENV)/.test-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh test
 	$(BIN)/pip install -q -e ".[test,pyaudio,asr,stream,package]"
 	touch $@ $(VENV)/.run-installed

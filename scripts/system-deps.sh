@@ -3,6 +3,8 @@
 # As root it installs them; otherwise it prints the one apt line to run and carries on.
 set -euo pipefail
 what=${1:-run}
+# shellcheck source=scripts/package-locks.sh
+. "$(dirname "$0")/package-locks.sh"
 
 # Qt (xcb/offscreen platforms, QtWebEngine) and PulseAudio client libraries for QtMultimedia.
 run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
@@ -27,8 +29,13 @@ done
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "Installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Another apt (an update in the background, unattended-upgrades) may hold the locks: wait
+  # for it, and let apt itself wait too should one start between our look and its own.
+  wait_for_package_locks
+  apt_wait=(-o "DPkg::Lock::Timeout=$PACKAGE_LOCK_WAIT_S")
+  apt-get "${apt_wait[@]}" update -qq
+  wait_for_package_locks
+  apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "Some system packages are missing. Install them with:"
   echo "  sudo apt-get install -y ${missing[*]}"

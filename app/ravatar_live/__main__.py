@@ -24,9 +24,11 @@ from PySide6.QtWidgets import QApplication
 
 from ravatar_live import APP_ID, APP_NAME, __version__
 from ravatar_live.cli import parse_args
+from ravatar_live.display_check import display_problem
 from ravatar_live.logging_setup import configure_logging
 
 logger = logging.getLogger("ravatar_live")
+EXIT_NO_DISPLAY = 3
 _qt_logger = logging.getLogger("ravatar_live.qt")
 
 _QT_LEVELS = {
@@ -61,6 +63,10 @@ def _default_log_dir() -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
+    problem = display_problem(os.environ)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     log_path = configure_logging(options.log_dir or _default_log_dir(), options.log_level)
     sys.excepthook = _excepthook
     qInstallMessageHandler(_qt_message)
@@ -76,9 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync  # noqa: PLC0415 - after PySide6 and the QApplication
 
     from ravatar_live.app_runtime import run_app  # noqa: PLC0415
-    from ravatar_live.ui.theme import app_icon, apply_theme  # noqa: PLC0415
+    from ravatar_live.ui.theme import app_icon  # noqa: PLC0415
 
-    apply_theme(app)
     app.setWindowIcon(app_icon())
     loop = qasync.QEventLoop(app)
 

@@ -22,9 +22,12 @@ from ravatar_live.cli import CliOptions, apply_overrides
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.voice_service import voice_settings_from
-from ravatar_live.settings import SettingsError, SettingsStore
+from ravatar_live.settings import SettingsError
+from ravatar_live.settings_service import SettingsService
+from ravatar_live.settings_store import SettingsStore
 from ravatar_live.token_store import TokenStore
 from ravatar_live.ui.main_window import MainWindow
+from ravatar_live.ui.theme import apply_theme
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +74,13 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
         logger.warning("command-line settings ignored: %s", exc.user_message)
         notices.append(f"A command-line option was ignored: {exc.user_message}")
         settings = saved
+    apply_theme(app, settings.theme)  # the saved look, before the window first paints
     tokens = TokenStore()
     voice = VoiceController(default_capture(), voice_settings_from(settings), loop=loop)
     controller = AppController(settings, voice, force_demo=options.demo,
                                journal=LicenseJournal(), token_store=tokens)
-    window = MainWindow(controller, store, token_note=(
+    window = MainWindow(controller, SettingsService(store, lambda: controller.settings,
+                                                    controller.update_settings), token_note=(
         "Sign-in kept in the system keychain" if tokens.persistent
         else "Sign-in kept in memory only"))
     window.sign_in_note = tokens.explanation

@@ -18,7 +18,9 @@ from ravatar_live.settings import (
     SettingsError,
     VoiceMode,
     parse_dimension,
+    validate_avatar_id,
     validate_http_url,
+    validate_language,
     validate_project_id,
     validate_user_id,
     validate_ws_url,
@@ -62,37 +64,60 @@ def _arg_type(check: Callable[[str], object], label: str) -> Callable[[str], obj
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="ravatar-live",
         description=f"{APP_NAME}: talk to a RAVATAR 3D avatar in Live Mode. Without a project id "
-        "it runs against the bundled simulator (demo mode).",
+        "it runs against the bundled simulator (demo mode). Options override the saved "
+        "settings for this run only and are never saved; an \"app default\" is the value "
+        "used until one is saved.",
+        epilog=f"Environment: {EXIT_AFTER_ENV}=SECONDS (a number >= 0) closes the app after that "
+        "long, ending the live session first.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     conn = parser.add_argument_group("connection (override the saved settings for this run)")
-    conn.add_argument("--api-url", type=_arg_type(lambda t: validate_http_url(t, "API URL"),
-                                                  "URL"),
-                      help="REST base URL (default https://chat.rvtr.ai)")
-    conn.add_argument("--ws-url", type=_arg_type(validate_ws_url, "URL"),
-                      help="WebSocket URL (default: derived from the API URL, path /ws/chat)")
-    conn.add_argument("--project-id", type=_arg_type(validate_project_id, "ID"))
-    conn.add_argument("--user-id", type=_arg_type(validate_user_id, "ID"))
+    conn.add_argument("--api-url", metavar="URL", type=_arg_type(
+        lambda t: validate_http_url(t, "API URL"), "URL"),
+        help=f"REST base URL: http:// or https:// and a host (app default {defaults.api_url})")
+    conn.add_argument("--ws-url", metavar="URL", type=_arg_type(validate_ws_url, "URL"),
+                      help="chat WebSocket URL: ws:// or wss:// and a host (default: derived "
+                      "from the API URL, path /ws/chat)")
+    conn.add_argument("--project-id", metavar="ID", type=_arg_type(validate_project_id, "ID"),
+                      help="RAVATAR project id: 1-64 letters, digits or '-' (default: the saved "
+                      "one; none means demo mode)")
+    conn.add_argument("--user-id", metavar="ID", type=_arg_type(validate_user_id, "ID"),
+                      help="your user id: 1-128 letters, digits, '_' or '-' (default: made once "
+                      "and kept)")
     conn.add_argument("--demo", action="store_true",
                       help="use the embedded simulator even when a project is configured")
     live = parser.add_argument_group("live session")
-    live.add_argument("--avatar", metavar="ID", help="avatar id (from /connection)")
-    live.add_argument("--language", metavar="CODE", help="language code, e.g. en")
+    live.add_argument("--avatar", metavar="ID", type=_arg_type(validate_avatar_id, "ID"),
+                      help="avatar id as /connection lists it: 1-128 letters, digits, '_', '.', "
+                      "':' or '-' (default: the first avatar with Live Mode)")
+    live.add_argument("--language", metavar="CODE", type=_arg_type(validate_language, "CODE"),
+                      help="language code such as en or en-US: 1-35 letters, digits, '_' or '-' "
+                      f"(app default {defaults.language})")
     live.add_argument("--width", metavar="PX", type=_arg_type(
-        lambda t: parse_dimension(t, "Width", MAX_STREAM_WIDTH), "PX"))
+        lambda t: parse_dimension(t, "Width", MAX_STREAM_WIDTH), "PX"),
+        help=f"stream width in pixels, 1-{MAX_STREAM_WIDTH} (app default {defaults.stream_width})")
     live.add_argument("--height", metavar="PX", type=_arg_type(
-        lambda t: parse_dimension(t, "Height", MAX_STREAM_HEIGHT), "PX"))
-    live.add_argument("--voice-mode", choices=VOICE_MODES)
+        lambda t: parse_dimension(t, "Height", MAX_STREAM_HEIGHT), "PX"),
+        help=f"stream height in pixels, 1-{MAX_STREAM_HEIGHT} (app default "
+        f"{defaults.stream_height})")
+    live.add_argument("--voice-mode", choices=VOICE_MODES,
+                      help="how you talk when the session starts: push-to-talk (hold a button "
+                      "or key), vad (hands-free) or record (click to start and stop) (app default "
+                      f"{defaults.voice_mode})")
     live.add_argument("--start", action="store_true", help="start the live session at launch")
     misc = parser.add_argument_group("app")
     misc.add_argument("--settings", metavar="FILE", type=Path,
-                      help="settings file to use instead of the per-user one")
-    misc.add_argument("--log-dir", metavar="DIR", type=Path, help="where to write the log file")
+                      help="settings file to use instead of the per-user one (created if "
+                      "missing)")
+    misc.add_argument("--log-dir", metavar="DIR", type=Path,
+                      help="where to write the log file (default: the per-user log folder)")
     misc.add_argument("--log-level", default="INFO",
-                      choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+                      choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                      help="how much to log (default INFO)")
     return parser
 
 

@@ -1,25 +1,24 @@
-"""The app's settings: one typed, declared model, persisted with QSettings (INI).
+"""The app's settings: one typed, declared model and the checks of every value.
 
-Every option is declared once as a field of `Settings` with its default; `SettingsStore` maps the
-fields to INI keys, coerces the strings QSettings hands back to the declared types, and falls back
-to the default (with a warning) for a value it cannot read, so a hand-edited file never crashes the
-app. Validation that a user can trigger (the settings dialog, the command line) raises
-`SettingsError` with a message meant for people.
+Every option is declared once as a field of `Settings` with its default (settings_store.py keeps
+them in a file). Validation that a user can trigger (the settings dialog, the command line)
+raises `SettingsError` with a message meant for people; `Settings.problems()` names every bad
+field at once (the dialog flags them all).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
-import logging
 import re
 import secrets
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Final, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal, cast, get_args
 from urllib.parse import urlsplit
 
-from platformdirs import user_config_dir
-from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence
 
 from ravatar_live.api.models import MAX_STREAM_HEIGHT, MAX_STREAM_WIDTH
 from ravatar_live.audio.settings import (
@@ -31,9 +30,8 @@ from ravatar_live.audio.settings import (
     VoiceMode,
 )
 
-logger = logging.getLogger(__name__)
-
-SETTINGS_VERSION: Final = 1
+SETTINGS_VERSION: Final = 2
+VERSION_KEY: Final = "settings_version"
 DEFAULT_API_URL: Final = "https://chat.rvtr.ai"
 RESOLUTION_PRESETS: Final[tuple[tuple[int, int], ...]] = ((640, 360), (1280, 720), (1920, 1080))
 
@@ -44,6 +42,15 @@ _USER_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _LANGUAGE_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,35}")  # BCP 47-ish codes: en, en-US, zh_Hans
 _AVATAR_ID_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_DEVICE_ID_CHARS: Final = 1024
+#: A saved window geometry (base64 of QWidget.saveGeometry(), about 90 characters) is small.
+MAX_GEOMETRY_CHARS: Final = 4096
+CONVERSATION_WIDTH_RANGE: Final = (200, 4000)
+ThemeChoice = Literal["system", "light", "dark"]
+THEME_CHOICES: Final[tuple[ThemeChoice, ...]] = get_args(ThemeChoice)
+DEFAULT_PUSH_TO_TALK_KEY: Final = "Space"
+#: Keys that keyboard navigation needs; push-to-talk may not take them.
+RESERVED_KEYS: Final = frozenset({"Tab", "Backtab", "Esc", "Return", "Enter", "F1"})
+_MODIFIER_NAMES: Final = frozenset({"Shift", "Ctrl", "Alt", "Meta"})
 FIELD_LABELS: Final = {
     "api_url": "API URL", "ws_url": "WebSocket URL", "project_id": "project id",
     "user_id": "user id", "avatar_id": "avatar", "language": "language",
@@ -52,15 +59,10 @@ FIELD_LABELS: Final = {
     "vad_hangover_ms": "hands-free pause length", "turn_patience": "wait for me to finish",
     "microphone_id": "microphone",
     "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
-        "stream page microphone",
+        "stream page microphone", "theme": "theme", "push_to_talk_key": "push-to-talk key",
+    "window_geometry": "window position", "window_maximized": "maximised window",
+    "conversation_width": "conversation pane width",
 }
-
-
-def settings_notice(reset_fields: list[str]) -> str:
-    """Plain words telling the user which settings were unreadable and reset."""
-    names = ", ".join(FIELD_LABELS.get(name, name.replace("_", " ")) for name in reset_fields)
-    return (f"Some saved settings could not be used and were reset to their defaults: {names}. "
-            "Check them in Settings.")
 
 
 class SettingsError(ValueError):
@@ -93,6 +95,12 @@ class Settings:
     microphone_id: str = ""  # empty: the system default input
     stream_takes_as_pcm: bool = True  # False: each take goes as one WAV blob
     allow_stream_page_microphone: bool = False
+    # Since version 2: the look, the push-to-talk key, and the window as the user left it.
+    theme: ThemeChoice = "system"
+    push_to_talk_key: str = DEFAULT_PUSH_TO_TALK_KEY  # QKeySequence portable text, one key
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry(); empty: the default placement
+    window_maximized: bool = False
+    conversation_width: int = 0  # the conversation pane's width in pixels; 0: the default
 
     @property
     def is_demo(self) -> bool:
@@ -101,32 +109,94 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+    def problems(self) -> dict[str, str]:
+        """Field name -> why its value is not acceptable, for every bad field (empty when all
+        are fine)."""
+        found: dict[str, str] = {}
+        for name, check in _FIELD_CHECKS:
+            try:
+                check(self)
+            except SettingsError as exc:
+                found.setdefault(name, exc.user_message)
+        return found
+
     def validate(self) -> Settings:
         """Raise SettingsError for the first unacceptable value; return self when all are fine."""
-        validate_stream_size(self.stream_width, self.stream_height)
-        validate_http_url(self.api_url, "API URL")
-        if self.ws_url:
-            validate_ws_url(self.ws_url)
-        if self.project_id:
-            validate_project_id(self.project_id)
-        if self.user_id:
-            validate_user_id(self.user_id)
-        if self.voice_mode not in VOICE_MODES:
-            raise SettingsError(f"Voice mode must be one of: {', '.join(VOICE_MODES)}.")
-        if not 0.0 <= self.vad_sensitivity <= 1.0:
-            raise SettingsError("Hands-free sensitivity must be between 0 and 1.")
-        if not 100 <= self.vad_hangover_ms <= 3000:
-            raise SettingsError("Hands-free pause length must be between 100 and 3000 ms.")
-        if self.turn_patience not in TURN_PATIENCES:
-            raise SettingsError(
-                f"Wait for me to finish must be one of: {', '.join(TURN_PATIENCES)}.")
-        if not _LANGUAGE_RE.fullmatch(self.language):
-            raise SettingsError("Language must be a language code such as en or en-US.")
-        if self.avatar_id and not _AVATAR_ID_RE.fullmatch(self.avatar_id):
-            raise SettingsError("Avatar must be an avatar id from the RAVATAR service.")
-        if len(self.microphone_id) > MAX_DEVICE_ID_CHARS or "\x00" in self.microphone_id:
-            raise SettingsError("Microphone must be a device id from this computer.")
+        for _name, check in _FIELD_CHECKS:
+            check(self)
         return self
+
+
+def _check_voice_mode(s: Settings) -> None:
+    if s.voice_mode not in VOICE_MODES:
+        raise SettingsError(f"Voice mode must be one of: {', '.join(VOICE_MODES)}.")
+
+
+def _check_sensitivity(s: Settings) -> None:
+    if not 0.0 <= s.vad_sensitivity <= 1.0:
+        raise SettingsError("Hands-free sensitivity must be between 0 and 1.")
+
+
+def _check_hangover(s: Settings) -> None:
+    if not 100 <= s.vad_hangover_ms <= 3000:
+        raise SettingsError("Hands-free pause length must be between 100 and 3000 ms.")
+
+
+def _check_turn_patience(s: Settings) -> None:
+    if s.turn_patience not in TURN_PATIENCES:
+        raise SettingsError(f"Wait for me to finish must be one of: {', '.join(TURN_PATIENCES)}.")
+
+
+def _check_language(s: Settings) -> None:
+    validate_language(s.language)
+
+
+def _check_avatar(s: Settings) -> None:
+    if s.avatar_id:
+        validate_avatar_id(s.avatar_id)
+
+
+def _check_microphone(s: Settings) -> None:
+    if len(s.microphone_id) > MAX_DEVICE_ID_CHARS or "\x00" in s.microphone_id:
+        raise SettingsError("Microphone must be a device id from this computer.")
+
+
+def _check_theme(s: Settings) -> None:
+    if s.theme not in THEME_CHOICES:
+        raise SettingsError(f"Theme must be one of: {', '.join(THEME_CHOICES)}.")
+
+
+def _check_geometry(s: Settings) -> None:
+    if s.window_geometry:
+        decode_geometry(s.window_geometry)
+
+
+def _check_conversation_width(s: Settings) -> None:
+    low, high = CONVERSATION_WIDTH_RANGE
+    if s.conversation_width != 0 and not low <= s.conversation_width <= high:
+        raise SettingsError(f"The conversation pane must be {low} to {high} pixels wide.")
+
+
+#: (field, check) in the order the checks run; a field may have several.
+_FIELD_CHECKS: Final[tuple[tuple[str, Callable[[Settings], object]], ...]] = (
+    ("stream_width", lambda s: _check_dimension(s.stream_width, "Width", MAX_STREAM_WIDTH)),
+    ("stream_height", lambda s: _check_dimension(s.stream_height, "Height", MAX_STREAM_HEIGHT)),
+    ("api_url", lambda s: validate_http_url(s.api_url, "API URL")),
+    ("ws_url", lambda s: s.ws_url and validate_ws_url(s.ws_url)),
+    ("project_id", lambda s: s.project_id and validate_project_id(s.project_id)),
+    ("user_id", lambda s: s.user_id and validate_user_id(s.user_id)),
+    ("voice_mode", _check_voice_mode),
+    ("vad_sensitivity", _check_sensitivity),
+    ("vad_hangover_ms", _check_hangover),
+    ("turn_patience", _check_turn_patience),
+    ("language", _check_language),
+    ("avatar_id", _check_avatar),
+    ("microphone_id", _check_microphone),
+    ("theme", _check_theme),
+    ("push_to_talk_key", lambda s: validate_push_to_talk_key(s.push_to_talk_key)),
+    ("window_geometry", _check_geometry),
+    ("conversation_width", _check_conversation_width),
+)
 
 
 def parse_dimension(text: str, label: str, maximum: int) -> int:
@@ -142,13 +212,16 @@ def parse_dimension(text: str, label: str, maximum: int) -> int:
 
 def validate_stream_size(width: object, height: object) -> tuple[int, int]:
     """Check a stream size is integers within RAVATAR's 1920 x 1080 limit."""
-    for value, label, maximum in ((width, "Width", MAX_STREAM_WIDTH),
-                                  (height, "Height", MAX_STREAM_HEIGHT)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SettingsError(f"{label} must be a whole number of pixels (1 to {maximum}).")
-        if not 1 <= value <= maximum:
-            raise SettingsError(f"{label} must be between 1 and {maximum} pixels, not {value}.")
+    _check_dimension(width, "Width", MAX_STREAM_WIDTH)
+    _check_dimension(height, "Height", MAX_STREAM_HEIGHT)
     return cast(int, width), cast(int, height)
+
+
+def _check_dimension(value: object, label: str, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{label} must be a whole number of pixels (1 to {maximum}).")
+    if not 1 <= value <= maximum:
+        raise SettingsError(f"{label} must be between 1 and {maximum} pixels, not {value}.")
 
 
 def validate_http_url(url: str, label: str) -> str:
@@ -180,121 +253,48 @@ def validate_user_id(user_id: str) -> str:
     return user_id
 
 
+def validate_avatar_id(avatar_id: str) -> str:
+    if not _AVATAR_ID_RE.fullmatch(avatar_id):
+        raise SettingsError("Avatar must be an avatar id from the RAVATAR service (1 to 128 "
+                            "letters, digits, '_', '.', ':' or '-').")
+    return avatar_id
+
+
+def validate_language(code: str) -> str:
+    if not _LANGUAGE_RE.fullmatch(code):
+        raise SettingsError("Language must be a language code such as en or en-US (1 to 35 "
+                            "letters, digits, '_' or '-').")
+    return code
+
+
+def validate_push_to_talk_key(text: str) -> str:
+    """One key, optionally with modifiers (QKeySequence portable text, e.g. "Space", "F2",
+    "Ctrl+Space"); never a key that keyboard navigation needs."""
+    sequence = QKeySequence.fromString(text, QKeySequence.SequenceFormat.PortableText)
+    canonical = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+    # An unknown key reads back as ""; a bare modifier cannot be held "as a key" on its own.
+    if sequence.count() != 1 or not canonical or canonical in _MODIFIER_NAMES:
+        raise SettingsError("The push-to-talk key must be a single key, such as Space or F2.")
+    if canonical in RESERVED_KEYS:
+        raise SettingsError(f"{canonical} is needed to move around the window and cannot be "
+                            "the push-to-talk key.")
+    return canonical
+
+
+def decode_geometry(text: str) -> bytes:
+    """The bytes of a saved window geometry; SettingsError when it is not one."""
+    if len(text) > MAX_GEOMETRY_CHARS:
+        raise SettingsError("The saved window position is too long to be real.")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise SettingsError("The saved window position is not readable.") from None
+
+
+def encode_geometry(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def new_user_id() -> str:
     """24 lowercase hex characters, the shape RAVATAR's own ids have."""
     return secrets.token_hex(12)
-
-
-def default_settings_path() -> Path:
-    return Path(user_config_dir("ravatar-live", appauthor=False)) / "settings.ini"
-
-
-def _coerce(raw: object, default: object) -> object:
-    """Turn what QSettings returned (often a string from INI) into the default's type."""
-    if isinstance(default, bool):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("true", "1", "yes", "on"):
-            return True
-        if text in ("false", "0", "no", "off"):
-            return False
-        raise ValueError(f"not a boolean: {raw!r}")
-    if isinstance(default, int):
-        return int(str(raw).strip())
-    if isinstance(default, float):
-        return float(str(raw).strip())
-    return "" if raw is None else str(raw)
-
-
-class SettingsStore:
-    """Loads and saves `Settings` in one INI file (QSettings), keyed by field name."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_settings_path()
-        self._qsettings = QSettings(str(self.path), QSettings.Format.IniFormat)
-        #: Plain-words notices from the last load() (a value reset, an unreadable file); the
-        #: app shows them so a reset never goes unnoticed.
-        self.notices: list[str] = []
-
-    def load(self) -> Settings:
-        defaults = Settings()
-        values: dict[str, object] = {}
-        unreadable: list[str] = []
-        qs = self._qsettings
-        qs.sync()
-        self.notices = []
-        if qs.status() is not QSettings.Status.NoError:
-            logger.warning("settings: %s could not be read (%s); using defaults", self.path,
-                           qs.status().name)
-            self.notices.append("The settings file could not be read, so the defaults are used "
-                                "for this run.")
-        for field in fields(Settings):
-            if not qs.contains(field.name):
-                continue
-            default = getattr(defaults, field.name)
-            try:
-                values[field.name] = _coerce(qs.value(field.name), default)
-            except (TypeError, ValueError, OverflowError):
-                logger.warning("settings: unreadable value for %s, using the default", field.name)
-                unreadable.append(field.name)
-        settings = dataclasses.replace(defaults, **values)  # type: ignore[arg-type]
-        try:
-            result = settings.validate()
-            reset: list[str] = []
-        except SettingsError as exc:
-            # A bad value in the file must not stop the app; drop back to defaults per field.
-            logger.warning("settings: %s Falling back to defaults for invalid values.", exc)
-            result, reset = self._repair(settings)
-        if unreadable or reset:
-            self.notices.append(settings_notice(unreadable + reset))
-        return result
-
-    def save(self, settings: Settings) -> None:
-        settings.validate()
-        qs = self._qsettings
-        qs.setValue("settings_version", SETTINGS_VERSION)
-        for field in fields(Settings):
-            qs.setValue(field.name, getattr(settings, field.name))
-        qs.sync()
-
-    def reset(self) -> Settings:
-        """Forget everything except the user id (a new id would orphan the user's history)."""
-        user_id = self.load().user_id
-        self._qsettings.clear()
-        fresh = Settings(user_id=user_id)
-        self.save(fresh)
-        return fresh
-
-    def ensure_user_id(self, settings: Settings) -> Settings:
-        """Generate and persist the user id the first time; keep it afterwards."""
-        if settings.user_id:
-            return settings
-        updated = settings.replace(user_id=new_user_id())
-        self._qsettings.setValue("user_id", updated.user_id)
-        self._qsettings.setValue("settings_version", SETTINGS_VERSION)
-        self._qsettings.sync()
-        return updated
-
-    @staticmethod
-    def _repair(settings: Settings) -> tuple[Settings, list[str]]:
-        """Reset exactly the fields that are invalid on their own, keep the rest; the result
-        and the names of the fields reset."""
-        defaults = Settings()
-        keep: dict[str, object] = {}
-        reset: list[str] = []
-        for field in fields(Settings):
-            value = getattr(settings, field.name)
-            try:
-                dataclasses.replace(defaults, **{field.name: value}).validate()
-            except SettingsError:
-                logger.warning("settings: resetting %s to its default", field.name)
-                reset.append(field.name)
-                continue
-            keep[field.name] = value
-        repaired = dataclasses.replace(defaults, **keep)  # type: ignore[arg-type]
-        try:
-            return repaired.validate(), reset
-        except SettingsError:
-            everything = [f.name for f in fields(Settings) if f.name != "user_id"]
-            return dataclasses.replace(defaults, user_id=settings.user_id), everything

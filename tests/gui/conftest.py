@@ -28,6 +28,7 @@ QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 import qasync  # noqa: E402  (after PySide6)
 
+from ravatar_live.audio.capture import AudioCapture  # noqa: E402
 from ravatar_live.audio.capture_file import FileReplayCapture  # noqa: E402
 from ravatar_live.audio.settings import VoiceSettings  # noqa: E402
 from ravatar_live.audio.voice import VoiceController  # noqa: E402
@@ -35,18 +36,27 @@ from ravatar_live.live.controller import AppController  # noqa: E402
 from ravatar_live.live.license_journal import LicenseJournal  # noqa: E402
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage  # noqa: E402
 from ravatar_live.live.voice_service import voice_settings_from  # noqa: E402
-from ravatar_live.settings import Settings, SettingsStore  # noqa: E402
+from ravatar_live.settings import Settings  # noqa: E402
+from ravatar_live.settings_service import SettingsService  # noqa: E402
+from ravatar_live.settings_store import SettingsStore  # noqa: E402
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402
 
 T = TypeVar("T")
+_SESSION_LOOP: dict[str, qasync.QEventLoop] = {}
 WAIT_MS = 30_000  # generous: the first QtWebEngine start on a 2-core CI box is slow
 USER_ID = "0123456789abcdef01234567"
 
 
 @pytest.fixture(scope="session")
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The session's one qasync loop. Another test directory may import this fixture (the
+    end-to-end demo test does): the first to ask makes the loop, later ones share it."""
+    shared = _SESSION_LOOP.get("loop")
+    if shared is not None:
+        yield shared
+        return
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.events._set_running_loop(None)
     # A plain thread pool (DNS lookups run there) that we can shut down: qasync's own QThread
@@ -54,11 +64,13 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gui-test-executor")
     loop.set_default_executor(executor)
     apply_theme(qapp)
+    _SESSION_LOOP["loop"] = loop
     yield loop
     # Not closed: close() needs stop(), which calls QApplication.exit() outside exec().
     executor.shutdown(wait=True)
     # Delete windows and pages now, while the web profile they use still exists.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    _SESSION_LOOP.clear()
 
 
 @pytest.fixture
@@ -111,8 +123,6 @@ class AppHarness:
     qtbot: Any
     tmp_path: Path
     opened_urls: list[str] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
-    answer_questions: bool = True
 
     @property
     def sim(self) -> RunningSimulator:
@@ -154,38 +164,37 @@ class AppHarness:
 @pytest.fixture
 def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
              speech_wav: Path) -> Iterator[Any]:
-    """Factory: make_app(sim=SimulatorConfig(...), settings=Settings(...), ...) -> AppHarness."""
+    """Factory: make_app(sim=SimulatorConfig(...), settings=Settings(...), ...) -> AppHarness.
+    The microphone replays `speech_wav` unless `capture` gives a real one."""
     made: list[AppHarness] = []
 
     def factory(*, sim: SimulatorConfig | None = None, settings: Settings | None = None,
                 retry_delays: tuple[float, ...] = (0.05, 0.05, 0.05),
                 stream_start_timeout_s: float = 30.0, connect: bool = True,
-                microphone: bool = True, demo: bool = True) -> AppHarness:
+                microphone: bool = True, demo: bool = True,
+                capture: AudioCapture | None = None) -> AppHarness:
         store = SettingsStore(tmp_path / "settings.ini")
         base = settings or Settings(user_id=USER_ID)
         store.save(base)
-        capture = FileReplayCapture(speech_wav, realtime=True, repeat=True) if microphone \
-            else _NoMicrophone()
+        if capture is None:
+            capture = FileReplayCapture(speech_wav, realtime=True, repeat=True) if microphone \
+                else _NoMicrophone()
         voice = VoiceController(capture, voice_settings_from(base, VoiceSettings(
             vad_backend="webrtc")), loop=aloop)
         controller = AppController(
             base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
             simulator_config=sim or quick_simulator(),
             retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s)
-        window = MainWindow(controller, store)
+        service = SettingsService(store, lambda: controller.settings, controller.update_settings)
+        window = MainWindow(controller, service)
         harness = AppHarness(window, controller, store, aloop, qtbot, tmp_path)
 
         def fake_open(url: str) -> bool:
             harness.opened_urls.append(url)
             return True
 
-        def fake_confirm(title: str, _text: str) -> bool:
-            harness.questions.append(title)
-            return harness.answer_questions
-
-        # No real browser or modal question box can exist in CI: both are recorded instead.
+        # No real browser can be opened in CI: the URL is recorded instead.
         window.open_external = fake_open
-        window.confirm = fake_confirm
         # Not qtbot.addWidget: pytest-qt would delete the window before its close path (which
         # ends the live session) has finished; the fixture closes it the way a user does.
         window.show()

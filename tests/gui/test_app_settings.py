@@ -11,7 +11,8 @@ from ravatar_live.api.models import AvatarInfo, ConnectionInfo, LanguageInfo
 from ravatar_live.cli import CliOptions, apply_overrides, parse_args
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.states import SessionState
-from ravatar_live.settings import Settings, SettingsError, SettingsStore
+from ravatar_live.settings import Settings, SettingsError
+from ravatar_live.settings_store import SettingsStore
 from ravatar_live.ui.settings_dialog import SettingsDialog
 
 pytestmark = pytest.mark.gui
@@ -229,7 +230,12 @@ def test_new_size_while_live_asks_and_restarts_the_session(make_app) -> None:
     first = app.go_live()
     new = app.controller.settings.replace(stream_width=640, stream_height=360)
     app.window.apply_settings(new)
-    assert app.questions == ["Restart the session?"]
+    # The question is the app's own banner (no stock message box), and waits for an answer.
+    banner = app.window.banner
+    assert banner.title() == "Restart the session?"
+    assert [b.text() for b in banner.action_buttons()] == ["Restart now", "Later"]
+    assert app.controller.session.license_id == first
+    banner.action("Restart now").click()
     app.qtbot.waitUntil(lambda: app.controller.session.license_id not in (None, first),
                         timeout=30_000)
     app.wait_session(SessionState.LIVE)
@@ -242,9 +248,10 @@ def test_new_size_while_live_asks_and_restarts_the_session(make_app) -> None:
 def test_new_size_while_live_can_wait_for_the_next_session(make_app) -> None:
     app = make_app()
     first = app.go_live()
-    app.answer_questions = False
     app.window.apply_settings(app.controller.settings.replace(stream_width=800,
                                                               stream_height=600))
+    app.window.banner.action("Later").click()
+    assert app.window.banner.message("restart") is None, "the question went away"
     assert app.controller.session.license_id == first
     assert app.controller.stream_size().width == 800
 

@@ -97,7 +97,7 @@ def test_record_and_send(make_app, qtbot) -> None:
     app.go_live()
     bar = app.window.talk_bar
     bar.record_button.click()
-    assert bar.recording and bar.record_button.text() == "Stop & send"
+    assert bar.recording and bar.record_button.text() == "Stop && send"  # shows "Stop & send"
     qtbot.waitUntil(lambda: len(pcm_messages(app)) >= 2, timeout=10_000)
     bar.record_button.click()
     assert not bar.recording and bar.record_button.text() == "Record"

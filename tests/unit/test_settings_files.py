@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ravatar_live.settings import FIELD_LABELS, Settings, SettingsStore
+from ravatar_live.settings import FIELD_LABELS, Settings
+from ravatar_live.settings_store import SettingsStore
 
 USER_ID = "0123456789abcdef01234567"
 DEFAULTS = Settings()

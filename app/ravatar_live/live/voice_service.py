@@ -49,6 +49,7 @@ class VoiceService(QObject):
     take_sent = Signal(bool)  # streamed
     failed = Signal(str, str)  # ErrorKind value, plain-words message
     hands_free_changed = Signal(bool)
+    muted_changed = Signal(bool)
 
     def __init__(self, controller: VoiceController, chat: ChatService,
                  parent: QObject | None = None) -> None:
@@ -56,6 +57,7 @@ class VoiceService(QObject):
         self._voice = controller
         self._chat = chat
         self._active = False  # the mic is wanted (a live session is on)
+        self._muted = False  # the user closed the mic: nothing is captured or sent
         self._manual_mode: VoiceMode = "push-to-talk"
         controller.on_level.connect(self._on_level)
         controller.on_state.connect(self._on_state)
@@ -79,6 +81,10 @@ class VoiceService(QObject):
     @property
     def active(self) -> bool:
         return self._active
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
 
     def devices(self) -> list[AudioDevice]:
         return self._voice.list_devices()
@@ -106,7 +112,8 @@ class VoiceService(QObject):
     def activate(self) -> None:
         """Open the microphone (meter runs; hands-free listens) for a live session."""
         self._active = True
-        self._voice.start_listening()
+        if not self._muted:
+            self._voice.start_listening()
 
     @Slot()
     def deactivate(self) -> None:
@@ -115,17 +122,32 @@ class VoiceService(QObject):
 
     # --- controls ----------------------------------------------------------------------------
     @Slot(bool)
+    def set_muted(self, muted: bool) -> None:
+        """Mute: the microphone closes (a take in progress is dropped) and stays closed, even
+        across a new session, until unmuted."""
+        if muted == self._muted:
+            return
+        self._muted = muted
+        if muted:
+            self._voice.stop_listening()
+        elif self._active:
+            self._voice.start_listening()
+        logger.info("microphone %s", "muted" if muted else "unmuted")
+        self.muted_changed.emit(muted)
+
+    @Slot(bool)
     def set_hands_free(self, on: bool) -> None:
         if on == self.hands_free:
             return
         self._voice.set_mode("vad" if on else self._manual_mode)
-        if on and self._active:
+        if on and self._active and not self._muted:
             self._voice.start_listening()
         self.hands_free_changed.emit(self.hands_free)
 
     @Slot()
     def press(self) -> None:
-        self._voice.press()
+        if not self._muted:
+            self._voice.press()
 
     @Slot()
     def release(self) -> None:
@@ -133,7 +155,8 @@ class VoiceService(QObject):
 
     @Slot()
     def start_recording(self) -> None:
-        self._voice.start_recording()
+        if not self._muted:
+            self._voice.start_recording()
 
     @Slot()
     def stop_recording(self) -> None:

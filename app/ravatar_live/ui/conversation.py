@@ -1,87 +1,38 @@
 """The conversation pane: user turns on the right, the avatar's on the left, notices muted.
 
-An avatar reply that answered a measured turn carries a small latency figure in its meta line
-(how long the reply text took, and when the avatar's voice started on the stream).
+The newest message stays in view while the user is at the bottom; once they scroll up to read,
+new messages no longer pull them down and a "New messages" button offers the way back. A voice
+turn shows at once as "Voice message…" and gets its words when the server has heard them. An
+avatar reply that answered a measured turn carries a small latency figure in its meta line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ravatar_live.live.turn_latency import Turn
+from ravatar_live.ui.bubble import Bubble, Entry, Role, breakable
 
+__all__ = ["ConversationView", "Entry", "Role", "latency_figure"]
 
-class Role(StrEnum):
-    USER = "user"
-    AVATAR = "avatar"
-    NOTICE = "notice"
-
-
-@dataclass(frozen=True)
-class Entry:
-    role: Role
-    text: str
-    when: datetime
-    via: str = ""  # "typed" | "voice" for user turns
-
-
-class _Bubble(QFrame):
-    def __init__(self, entry: Entry, author: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Bubble")
-        self.setProperty("role", entry.role.value)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(11, 8, 11, 7)
-        layout.setSpacing(3)
-        text = QLabel(entry.text, self)
-        self.text_label = text
-        text.setObjectName("BubbleText")
-        text.setWordWrap(True)
-        text.setTextFormat(Qt.TextFormat.PlainText)
-        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        text.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        meta_parts = [author, entry.when.strftime("%H:%M")]
-        if entry.via == "voice":
-            meta_parts.insert(1, "voice")
-        meta = QLabel(" · ".join(meta_parts), self)
-        meta.setObjectName("BubbleMeta")
-        self.latency_label = QLabel(self)
-        self.latency_label.setObjectName("BubbleLatency")
-        self.latency_label.hide()
-        meta_row = QHBoxLayout()
-        meta_row.setContentsMargins(0, 0, 0, 0)
-        meta_row.setSpacing(8)
-        if entry.role is Role.USER:
-            meta_row.addStretch(1)
-        meta_row.addWidget(meta)
-        meta_row.addWidget(self.latency_label)
-        if entry.role is not Role.USER:
-            meta_row.addStretch(1)
-        layout.addWidget(text)
-        layout.addLayout(meta_row)
-        self._accessible = f"{author} at {entry.when:%H:%M}: {entry.text}"
-        self.setAccessibleName(self._accessible)
-
-    def set_latency(self, figure: str, summary: str) -> None:
-        self.latency_label.setText(figure)
-        self.latency_label.setToolTip(summary)
-        self.latency_label.setAccessibleName(summary)
-        self.latency_label.show()
-        self.setAccessibleName(f"{self._accessible} ({summary})")
+PENDING_VOICE_TEXT = "Voice message…"
+UNHEARD_VOICE_TEXT = "Voice message (no words recognised)"
+BUBBLE_SHARE = 0.82  # of the pane's width
+BUBBLE_MAX_CHARS = 68  # lines longer than this are hard to read, however wide the pane
+AT_BOTTOM_SLACK = 8  # pixels: "at the bottom" despite rounding
 
 
 def latency_figure(turn: Turn) -> str:
@@ -94,17 +45,22 @@ def latency_figure(turn: Turn) -> str:
 
 
 class ConversationView(QScrollArea):
+    message_added = Signal(str, str)  # role, text (for announcements)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Conversation")
         self.setAccessibleName("Conversation")
+        self.setAccessibleDescription("The messages so far, oldest first. Use the arrow and "
+                                      "Page keys to scroll.")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget(self)
         body.setObjectName("ConversationBody")
         self._layout = QVBoxLayout(body)
-        self._layout.setContentsMargins(12, 12, 12, 12)
+        self._layout.setContentsMargins(10, 10, 10, 10)
         self._layout.setSpacing(10)
         self._empty = QLabel("Say hello: type below, or talk once the session is live.", body)
         self._empty.setObjectName("EmptyConversation")
@@ -115,22 +71,46 @@ class ConversationView(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(body)
         self._entries: list[Entry] = []
-        self._bubbles: list[_Bubble] = []
-        self._last_avatar: _Bubble | None = None
-        self._turn_bubbles: dict[int, _Bubble] = {}  # turn number -> the reply that answered it
+        self._bubbles: list[Bubble] = []
+        self._pending: list[tuple[int, Bubble]] = []  # (entry index, bubble) of unheard takes
+        self._last_avatar: Bubble | None = None
+        self._turn_bubbles: dict[int, Bubble] = {}  # turn number -> the reply that answered it
+        self._follow = True  # keep the newest message in view
         self.avatar_name = "Avatar"
 
+        self.jump_button = QPushButton("New messages ↓", self)
+        self.jump_button.setObjectName("JumpToNewest")
+        self.jump_button.setAccessibleName("Jump to the newest message")
+        self.jump_button.setAccessibleDescription("New messages arrived below what you read")
+        self.jump_button.clicked.connect(self.scroll_to_newest)
+        self.jump_button.hide()
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
+
+    # --- for the window and for tests --------------------------------------------------------
     @property
     def entries(self) -> list[Entry]:
         return list(self._entries)
 
     def texts(self, role: Role | None = None) -> list[str]:
-        return [e.text for e in self._entries if role is None or e.role is role]
+        return [e.text for e in self._entries
+                if (role is None or e.role is role) and not e.pending]
+
+    def bubbles(self) -> list[Bubble]:
+        return list(self._bubbles)
 
     def latency_figures(self) -> list[str]:
         """The latency figures shown beside avatar replies, oldest first."""
-        return [b.latency_label.text() for b in self._bubbles if b.latency_label.text()]
+        return [b.latency_label.full_text() for b in self._bubbles
+                if b.latency_label.full_text()]
 
+    @property
+    def following(self) -> bool:
+        """True while the newest message is kept in view."""
+        return self._follow
+
+    # --- turns -------------------------------------------------------------------------------
     @Slot(object)
     def show_turn_latency(self, turn: Turn) -> None:
         """TurnLatencyTracker.turn_updated: put the turn's figures beside the reply to it (the
@@ -142,13 +122,34 @@ class ConversationView(QScrollArea):
                 return
             bubble = self._turn_bubbles[turn.number] = latest
         bubble.set_latency(latency_figure(turn), turn.summary())
+        bubble.fit(self._bubble_limit())
 
     @Slot(str, str)
     def add_user_turn(self, text: str, via: str = "typed") -> None:
+        if via == "voice" and self._pending:
+            index, bubble = self._pending.pop(0)
+            entry = replace(self._entries[index], text=text, pending=False)
+            self._entries[index] = entry
+            bubble.set_entry(entry)
+            bubble.fit(self._bubble_limit())
+            self.message_added.emit(Role.USER.value, text)
+            return
         self._add(Entry(Role.USER, text, datetime.now(), via))
+
+    @Slot()
+    def add_pending_voice_turn(self) -> None:
+        """A voice take went out: show the user's bubble now; the words follow."""
+        self._add(Entry(Role.USER, PENDING_VOICE_TEXT, datetime.now(), "voice", pending=True))
 
     @Slot(str)
     def add_avatar_turn(self, text: str) -> None:
+        # A take the reply answered without quoting it: the server heard no words in it.
+        while self._pending:
+            index, bubble = self._pending.pop(0)
+            entry = replace(self._entries[index], text=UNHEARD_VOICE_TEXT, pending=False)
+            self._entries[index] = entry
+            bubble.set_entry(entry)
+            bubble.fit(self._bubble_limit())
         self._add(Entry(Role.AVATAR, text, datetime.now()))
 
     @Slot(str)
@@ -165,18 +166,21 @@ class ConversationView(QScrollArea):
         row = QHBoxLayout()
         row.setSpacing(0)
         if entry.role is Role.NOTICE:
-            label = QLabel(f"{entry.text}  ·  {entry.when:%H:%M}")
+            label = QLabel(breakable(f"{entry.text}  ·  {entry.when:%H:%M}"))
             label.setObjectName("Notice")
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setAccessibleName(f"Notice at {entry.when:%H:%M}: {entry.text}")
             row.addWidget(label)
         else:
-            bubble = _Bubble(entry, "You" if entry.role is Role.USER else self.avatar_name)
+            bubble = Bubble(entry, "You" if entry.role is Role.USER else self.avatar_name)
             self._bubbles.append(bubble)
+            if entry.pending:
+                self._pending.append((len(self._entries) - 1, bubble))
             if entry.role is Role.AVATAR:
                 self._last_avatar = bubble
-            self._fit(bubble)
+            bubble.fit(self._bubble_limit())
             if entry.role is Role.USER:
                 row.addStretch(1)
                 row.addWidget(bubble)
@@ -184,23 +188,58 @@ class ConversationView(QScrollArea):
                 row.addWidget(bubble)
                 row.addStretch(1)
         self._layout.addLayout(row)
-        # Scroll after the layout has settled, so the new turn is really in view.
-        QTimer.singleShot(0, self._scroll_to_end)
+        if not self._follow:
+            self._place_jump_button()
+            self.jump_button.show()
+            self.jump_button.raise_()
+        if not entry.pending:
+            self.message_added.emit(entry.role.value, entry.text)
 
+    # --- keeping the newest in view ----------------------------------------------------------
     @Slot()
-    def _scroll_to_end(self) -> None:
+    def scroll_to_newest(self) -> None:
+        self._follow = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+        self.jump_button.hide()
 
-    def _fit(self, bubble: _Bubble) -> None:
-        limit = max(160, int(self.viewport().width() * 0.82))
-        bubble.setMaximumWidth(limit)
-        # A wrapped QLabel prefers a narrow, tall shape; long turns should use the full width.
-        label = bubble.text_label
-        natural = label.fontMetrics().horizontalAdvance(label.text()) + 4
-        label.setMinimumWidth(min(natural, limit - 24))
+    @Slot(int, int)
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        # The content grew (a message, a re-wrap): stay at the bottom if the user was there.
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    @Slot(int)
+    def _on_scrolled(self, value: int) -> None:
+        at_bottom = value >= self.verticalScrollBar().maximum() - AT_BOTTOM_SLACK
+        self._follow = at_bottom
+        if at_bottom:
+            self.jump_button.hide()
+
+    def _bubble_limit(self) -> int:
+        margins = self._layout.contentsMargins()
+        share = int((self.viewport().width() - margins.left() - margins.right()) * BUBBLE_SHARE)
+        readable = self.fontMetrics().averageCharWidth() * BUBBLE_MAX_CHARS
+        return max(120, min(share, readable))
+
+    def _place_jump_button(self) -> None:
+        self.jump_button.adjustSize()
+        size = self.jump_button.size()
+        viewport = self.viewport().geometry()
+        self.jump_button.move(viewport.center().x() - size.width() // 2,
+                              viewport.bottom() - size.height() - 10)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self._refit()
+        self._place_jump_button()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._refit()  # another look may bring another font: text widths change
+
+    def _refit(self) -> None:
+        limit = self._bubble_limit()
         for bubble in self._bubbles:
-            self._fit(bubble)
+            bubble.fit(limit)

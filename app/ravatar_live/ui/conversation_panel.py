@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QEvent, QObject, QSize
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -14,52 +13,65 @@ from PySide6.QtWidgets import (
 )
 
 from ravatar_live.ui.conversation import ConversationView
-from ravatar_live.ui.theme import icon
+from ravatar_live.ui.eliding_label import ElidingLabel
+from ravatar_live.ui.theme import set_variant, tint
+
+MAX_MESSAGE_CHARS = 4000
 
 
 class ConversationPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SidePanel")
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(240)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 14, 0, 14)
+        layout.setContentsMargins(0, 12, 0, 12)
         layout.setSpacing(8)
         header = QVBoxLayout()
-        header.setContentsMargins(16, 0, 16, 0)
+        header.setContentsMargins(14, 0, 14, 0)
         header.setSpacing(0)
-        title = QLabel("Conversation", self)
-        title.setObjectName("PanelTitle")
-        self.subtitle = QLabel("", self)
-        self.subtitle.setObjectName("PanelSubtitle")
+        title = ElidingLabel("Conversation", self, name="PanelTitle", min_chars=6)
+        self.subtitle = ElidingLabel("", self, name="PanelSubtitle", min_chars=6)
         header.addWidget(title)
         header.addWidget(self.subtitle)
         layout.addLayout(header)
         self.conversation = ConversationView(self)
         layout.addWidget(self.conversation, 1)
 
-        composer = QFrame(self)
-        composer.setObjectName("Composer")
-        row = QHBoxLayout(composer)
-        row.setContentsMargins(6, 4, 4, 4)
+        self.composer = QFrame(self)
+        self.composer.setObjectName("Composer")
+        row = QHBoxLayout(self.composer)
+        row.setContentsMargins(4, 4, 4, 4)
         row.setSpacing(6)
-        self.message_edit = QLineEdit(composer)
-        self.message_edit.setPlaceholderText("Type a message…")
+        self.message_edit = QLineEdit(self.composer)
+        self.message_edit.setPlaceholderText("Type a message")
+        self.message_edit.setMaxLength(MAX_MESSAGE_CHARS)
         self.message_edit.setAccessibleName("Message")
-        self.message_edit.setStyleSheet("QLineEdit { border: none; background: transparent; }")
-        self.send_button = QPushButton(composer)
-        self.send_button.setIcon(icon("send", "#ffffff"))
+        self.message_edit.setAccessibleDescription(
+            "Type a message to the avatar and press Enter to send it (Ctrl+L comes here)")
+        self.message_edit.setToolTip("Type a message; Enter sends it (Ctrl+L)")
+        self.message_edit.installEventFilter(self)
+        self.send_button = QPushButton("Send", self.composer)
+        tint(self.send_button, "send", "on_primary")
         self.send_button.setIconSize(QSize(16, 16))
-        self.send_button.setText("Send")
         self.send_button.setProperty("variant", "primary")
         self.send_button.setToolTip("Send (Enter)")
         self.send_button.setAccessibleName("Send message")
+        self.send_button.setAccessibleDescription("Sends what you typed to the avatar")
         row.addWidget(self.message_edit, 1)
         row.addWidget(self.send_button)
         wrapper = QHBoxLayout()
-        wrapper.setContentsMargins(12, 0, 12, 0)
-        wrapper.addWidget(composer)
+        wrapper.setContentsMargins(10, 0, 10, 0)
+        wrapper.addWidget(self.composer)
         layout.addLayout(wrapper)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # The text box has no border of its own inside the composer: the composer shows focus.
+        if watched is self.message_edit and event.type() in (QEvent.Type.FocusIn,
+                                                              QEvent.Type.FocusOut):
+            set_variant(self.composer, "focused",
+                        "true" if event.type() == QEvent.Type.FocusIn else "false")
+        return False
 
     def show_avatar_name(self, name: str) -> None:
         self.conversation.avatar_name = name

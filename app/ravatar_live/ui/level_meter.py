@@ -8,6 +8,8 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ravatar_live.ui.theme import colors
+
 _FLOOR_DB = -60.0
 
 
@@ -27,9 +29,10 @@ class LevelMeter(QWidget):
         self._shown_rms = 0.0
         self._shown_peak = 0.0
         self.setAccessibleName("Microphone level")
+        self.setAccessibleDescription("How loud the microphone hears you")
         self.setToolTip("Microphone level")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(90)
+        self.setMinimumWidth(60)
         # Decay between updates so the bar falls smoothly when the level stops arriving.
         self._decay = QTimer(self)
         self._decay.setInterval(50)
@@ -72,7 +75,8 @@ class LevelMeter(QWidget):
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
         radius = rect.height() / 2
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#232936" if self.isEnabled() else "#1a1e29"))
+        scheme = colors()
+        painter.setBrush(QColor(scheme.meter_track if self.isEnabled() else scheme.disabled_bg))
         painter.drawRoundedRect(rect, radius, radius)
         if self._shown_rms > 0 and self.isEnabled():
             gradient = QLinearGradient(rect.topLeft(), rect.topRight())
@@ -83,6 +87,6 @@ class LevelMeter(QWidget):
             bar = QRectF(rect.left(), rect.top(), rect.width() * self._shown_rms, rect.height())
             painter.drawRoundedRect(bar, radius, radius)
             x = rect.left() + rect.width() * self._shown_peak
-            painter.setBrush(QColor("#e6e9f0"))
+            painter.setBrush(QColor(scheme.meter_peak))
             painter.drawRect(QRectF(x - 1, rect.top(), 2, rect.height()))
         painter.end()

@@ -1,28 +1,25 @@
-"""The settings dialog: resolution, service, avatar and language, voice, microphone, permissions.
+"""The settings dialog: resolution, avatar and language, voice, keys and look, connection.
 
-Values are checked when the user presses Save; an unacceptable one keeps the dialog open with a
-message next to the buttons and the field marked. The dialog never saves by itself: the window
-reads `result_settings()` after `accept`.
+Every field is checked as it is typed: each bad field gets its own message under it and a red
+edge, all at once, and the message goes the moment the field is fixed (or a preset replaces
+it). Save with a bad field keeps the dialog open and moves to the first one. Each tab scrolls
+when the dialog is smaller than its content, and the dialog opens large enough to show all of
+it. The dialog never saves by itself: the window reads `result_settings()` after `accept`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSize, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
     QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QSlider,
-    QSpinBox,
+    QScrollArea,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,29 +29,15 @@ from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.settings import (
     MAX_STREAM_HEIGHT,
     MAX_STREAM_WIDTH,
-    RESOLUTION_PRESETS,
     Settings,
     SettingsError,
-    TurnPatience,
-    VoiceMode,
     parse_dimension,
 )
+from ravatar_live.ui.settings_pages import CUSTOM, SettingsPages
 from ravatar_live.ui.theme import set_variant
 
-VOICE_MODE_LABELS: dict[VoiceMode, str] = {
-    "push-to-talk": "Hold to talk",
-    "vad": "Hands-free (voice activity)",
-    "record": "Record and send",
-}
-TURN_PATIENCE_LABELS: dict[TurnPatience, str] = {
-    "quick": "Quick",
-    "balanced": "Balanced",
-    "patient": "Patient",
-}
-CUSTOM = "custom"
 
-
-class SettingsDialog(QDialog):
+class SettingsDialog(SettingsPages):
     def __init__(self, settings: Settings, *, avatars: Sequence[AvatarInfo] = (),
                  languages: Sequence[LanguageInfo] = (), devices: Sequence[AudioDevice] = (),
                  demo: bool = False, sign_in_note: str = "", turn_note: str = "",
@@ -62,7 +45,6 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setModal(True)
-        self.setMinimumWidth(520)
         self._original = settings
         self._result: Settings | None = None
         self._avatars = list(avatars)
@@ -70,25 +52,34 @@ class SettingsDialog(QDialog):
         self._devices = list(devices)
         self._sign_in_note = sign_in_note
         self._turn_note = turn_note  # why the end-of-turn model is not in use; empty when it is
+        self._loading = False
 
         tabs = QTabWidget(self)
-        tabs.addTab(self._build_session_tab(), "Session")
-        tabs.addTab(self._build_voice_tab(), "Voice")
-        tabs.addTab(self._build_connection_tab(demo), "Connection")
+        tabs.addTab(self._scrolling(self._build_session_tab()), "Session")
+        tabs.addTab(self._scrolling(self._build_voice_tab()), "Voice")
+        tabs.addTab(self._scrolling(self._build_keys_tab()), "Keys && look")
+        tabs.addTab(self._scrolling(self._build_connection_tab(demo)), "Connection")
         self.tabs = tabs
+        self._describe_tabs()
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
+        self.key_button.refused.connect(self._on_key_refused)
+        self.key_button.key_changed.connect(self._on_key_changed)
 
         self.error_label = QLabel("", self)
         self.error_label.setObjectName("FieldError")
         self.error_label.setWordWrap(True)
-        self.error_label.setAccessibleName("Settings error")
+        self.error_label.setAccessibleName("Settings problems")
         self.error_label.hide()
 
         buttons = QDialogButtonBox(self)
         self.save_button = buttons.addButton("Save", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setDefault(True)
+        self.save_button.setAccessibleDescription("Saves the settings and closes")
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setAccessibleDescription("Closes without saving")
         self.reset_button = QPushButton("Reset to defaults", self)
         self.reset_button.setToolTip("Fill every field with its default (saved on Save)")
+        self.reset_button.setAccessibleDescription(self.reset_button.toolTip())
         buttons.addButton(self.reset_button, QDialogButtonBox.ButtonRole.ResetRole)
         self.save_button.clicked.connect(self._on_save)
         self.cancel_button.clicked.connect(self.reject)
@@ -97,143 +88,44 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 14)
         layout.setSpacing(12)
-        layout.addWidget(tabs)
+        layout.addWidget(tabs, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
         set_variant(self.save_button, "variant", "primary")
         self._load(settings)
+        self._watch_fields()
+        self._fit_to_content()
 
     # --- building ----------------------------------------------------------------------------
-    def _build_session_tab(self) -> QWidget:
-        page = QWidget(self)
-        form = QFormLayout(page)
-        form.setContentsMargins(14, 14, 14, 14)
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(10)
-        self.preset_combo = QComboBox(page)
-        for width, height in RESOLUTION_PRESETS:
-            self.preset_combo.addItem(f"{width} × {height}", f"{width}x{height}")
-        self.preset_combo.addItem("Custom…", CUSTOM)
-        self.preset_combo.setAccessibleName("Resolution preset")
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
-        self.width_edit = QLineEdit(page)
-        self.width_edit.setAccessibleName("Stream width")
-        self.width_edit.setPlaceholderText(f"1–{MAX_STREAM_WIDTH}")
-        self.height_edit = QLineEdit(page)
-        self.height_edit.setAccessibleName("Stream height")
-        self.height_edit.setPlaceholderText(f"1–{MAX_STREAM_HEIGHT}")
-        size_row = QHBoxLayout()
-        size_row.addWidget(self.width_edit)
-        size_row.addWidget(QLabel("×", page))
-        size_row.addWidget(self.height_edit)
-        size_row.addWidget(QLabel("px", page))
-        hint = QLabel(f"Up to {MAX_STREAM_WIDTH} × {MAX_STREAM_HEIGHT}. Applies at the next "
-                      "session start (the app offers to restart a running one).", page)
-        hint.setObjectName("Hint")
-        hint.setWordWrap(True)
-        self.avatar_combo = QComboBox(page)
-        self.avatar_combo.setAccessibleName("Avatar")
-        self.language_combo = QComboBox(page)
-        self.language_combo.setAccessibleName("Language")
-        form.addRow("Resolution", self.preset_combo)
-        form.addRow("Size", size_row)
-        form.addRow("", hint)
-        form.addRow("Avatar", self.avatar_combo)
-        form.addRow("Language", self.language_combo)
-        return page
+    def _describe_tabs(self) -> None:
+        bar = self.tabs.tabBar()
+        bar.setAccessibleName("Settings pages")
+        for index, about in enumerate(("The stream's size, the avatar and the language",
+                                       "How you talk to the avatar",
+                                       "The look and the push-to-talk key",
+                                       "The service's address and where sign-in is kept")):
+            self.tabs.setTabToolTip(index, about)  # also what a screen reader says of the tab
+        for arrow in bar.findChildren(QToolButton):  # shown when the tabs do not all fit
+            arrow.setAccessibleDescription("Shows the settings pages that do not fit")
 
-    def _build_voice_tab(self) -> QWidget:
-        page = QWidget(self)
-        form = QFormLayout(page)
-        form.setContentsMargins(14, 14, 14, 14)
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(10)
-        self.voice_mode_combo = QComboBox(page)
-        for mode, label in VOICE_MODE_LABELS.items():
-            self.voice_mode_combo.addItem(label, mode)
-        self.voice_mode_combo.setAccessibleName("Voice mode at session start")
-        self.sensitivity_slider = QSlider(Qt.Orientation.Horizontal, page)
-        self.sensitivity_slider.setRange(5, 95)
-        self.sensitivity_slider.setAccessibleName("Hands-free sensitivity")
-        self.sensitivity_slider.setToolTip("Higher: reacts to quieter speech (and more noise)")
-        self.hangover_spin = QSpinBox(page)
-        self.hangover_spin.setRange(100, 3000)
-        self.hangover_spin.setSingleStep(50)
-        self.hangover_spin.setSuffix(" ms")
-        self.hangover_spin.setAccessibleName("Pause that ends a hands-free take")
-        self.hangover_spin.setToolTip("Used when the end-of-turn model is not available")
-        self.turn_combo = QComboBox(page)
-        for patience, label in TURN_PATIENCE_LABELS.items():
-            self.turn_combo.addItem(label, patience)
-        self.turn_combo.setAccessibleName("Wait for me to finish")
-        self.turn_combo.setToolTip(
-            "When you pause, a model judges whether your sentence sounds finished. Quick "
-            "answers sooner, Patient waits longer through pauses in the middle of a sentence.")
-        self.turn_note_label = QLabel(self._turn_note, page)
-        self.turn_note_label.setObjectName("Hint")
-        self.turn_note_label.setWordWrap(True)
-        self.turn_note_label.setAccessibleName("End-of-turn model status")
-        self.turn_note_label.setVisible(bool(self._turn_note))
-        self.mic_combo = QComboBox(page)
-        self.mic_combo.setAccessibleName("Microphone")
-        self.mic_combo.addItem("System default", "")
-        for device in self._devices:
-            self.mic_combo.addItem(device.name, device.id)
-        self.pcm_check = QCheckBox("Stream my speech while I talk", page)
-        self.pcm_check.setAccessibleName("Stream takes as PCM")
-        self.pcm_check.setToolTip("On: 16 kHz PCM chunks go out as you speak (lowest delay). "
-                                  "Off: each take is sent as one WAV file when it ends.")
-        self.page_mic_check = QCheckBox("Let the stream page use the microphone", page)
-        self.page_mic_check.setAccessibleName("Allow the stream page's microphone")
-        self.page_mic_check.setToolTip(
-            "Off by default: the app sends your voice over its own connection. When on, only "
-            "the stream's own site may use the microphone.")
-        form.addRow("Start in", self.voice_mode_combo)
-        form.addRow("Sensitivity", self.sensitivity_slider)
-        form.addRow("End of speech after", self.hangover_spin)
-        form.addRow("Wait for me to finish", self.turn_combo)
-        form.addRow("", self.turn_note_label)
-        form.addRow("Microphone", self.mic_combo)
-        form.addRow("", self.pcm_check)
-        form.addRow("", self.page_mic_check)
-        return page
-
-    def _build_connection_tab(self, demo: bool) -> QWidget:
-        page = QWidget(self)
-        form = QFormLayout(page)
-        form.setContentsMargins(14, 14, 14, 14)
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(10)
-        self.project_edit = QLineEdit(page)
-        self.project_edit.setPlaceholderText("empty: demo mode (built-in simulator)")
-        self.project_edit.setAccessibleName("Project id")
-        self.api_edit = QLineEdit(page)
-        self.api_edit.setAccessibleName("API URL")
-        self.ws_edit = QLineEdit(page)
-        self.ws_edit.setPlaceholderText("derived from the API URL")
-        self.ws_edit.setAccessibleName("WebSocket URL")
-        self.user_label = QLabel(page)
-        self.user_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.user_label.setAccessibleName("User id")
-        note = QLabel("Changes here reconnect the app." + (
-            " This run is in demo mode (--demo)." if demo else ""), page)
-        note.setObjectName("Hint")
-        note.setWordWrap(True)
-        form.addRow("Project id", self.project_edit)
-        form.addRow("API URL", self.api_edit)
-        form.addRow("WebSocket URL", self.ws_edit)
-        form.addRow("User id", self.user_label)
-        # Where the JWT lives (keychain, or memory only when there is none): the user should know.
-        self.sign_in_label = QLabel(self._sign_in_note, page)
-        self.sign_in_label.setObjectName("Hint")
-        self.sign_in_label.setWordWrap(True)
-        self.sign_in_label.setAccessibleName("Where sign-in is kept")
-        form.addRow("Sign-in", self.sign_in_label)
-        form.addRow("", note)
-        return page
+    def _fit_to_content(self) -> None:
+        """Open large enough for the biggest tab (within the screen); smaller still works."""
+        self.ensurePolished()  # measured in the style sheet's fonts and paddings
+        hints = [page.sizeHint() for page in self._pages()]
+        widest = max(h.width() for h in hints)
+        tallest = max(h.height() for h in hints)
+        around_tabs = self.sizeHint() - self.tabs.sizeHint()  # margins, errors, buttons
+        first = self.tabs.widget(0)  # a page's scroll area, as the tab widget measured it
+        around_page = self.tabs.sizeHint() - (first.sizeHint() if first is not None else QSize())
+        width = max(560, widest + around_page.width() + around_tabs.width() + 24)
+        height = tallest + around_page.height() + around_tabs.height() + 24
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        self.setMinimumSize(360, 320)
+        self.resize(min(width, screen.width() - 40), min(height, screen.height() - 60))
 
     # --- loading and reading -----------------------------------------------------------------
     def _load(self, s: Settings) -> None:
+        self._loading = True
         preset = f"{s.stream_width}x{s.stream_height}"
         index = self.preset_combo.findData(preset)
         self.preset_combo.setCurrentIndex(index if index >= 0 else
@@ -251,10 +143,13 @@ class SettingsDialog(QDialog):
         self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(s.microphone_id)))
         self.pcm_check.setChecked(s.stream_takes_as_pcm)
         self.page_mic_check.setChecked(s.allow_stream_page_microphone)
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(s.theme)))
+        self.key_button.set_key(s.push_to_talk_key)
         self.project_edit.setText(s.project_id)
         self.api_edit.setText(s.api_url)
         self.ws_edit.setText(s.ws_url)
-        self.user_label.setText(s.user_id or "(generated at first start)")
+        self.user_field.setText(s.user_id or "(made at first start)")
+        self._loading = False
 
     def _fill_avatars(self, current: str) -> None:
         self.avatar_combo.clear()
@@ -274,21 +169,25 @@ class SettingsDialog(QDialog):
             self.language_combo.addItem(current or "en", current or "en")
         self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(current)))
 
-    def _read(self) -> Settings:
-        """The settings the fields describe; SettingsError for the first bad one."""
-        self._mark(self.width_edit, False)
-        self._mark(self.height_edit, False)
-        try:
-            width = parse_dimension(self.width_edit.text(), "Width", MAX_STREAM_WIDTH)
-        except SettingsError:
-            self._mark(self.width_edit, True)
-            raise
-        try:
-            height = parse_dimension(self.height_edit.text(), "Height", MAX_STREAM_HEIGHT)
-        except SettingsError:
-            self._mark(self.height_edit, True)
-            raise
-        candidate = self._original.replace(
+    def problems(self) -> dict[str, str]:
+        """Field name -> what is wrong with it, for every field the user must fix."""
+        found: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        for name, edit, label, maximum in (
+                ("stream_width", self.width_edit, "Width", MAX_STREAM_WIDTH),
+                ("stream_height", self.height_edit, "Height", MAX_STREAM_HEIGHT)):
+            try:
+                sizes[name] = parse_dimension(edit.text(), label, maximum)
+            except SettingsError as exc:
+                found[name] = exc.user_message
+        candidate = self._candidate(sizes.get("stream_width", self._original.stream_width),
+                                    sizes.get("stream_height", self._original.stream_height))
+        for name, why in candidate.problems().items():
+            found.setdefault(name, why)
+        return found
+
+    def _candidate(self, width: int, height: int) -> Settings:
+        return self._original.replace(
             stream_width=width, stream_height=height,
             avatar_id=str(self.avatar_combo.currentData() or ""),
             language=str(self.language_combo.currentData() or "en"),
@@ -299,32 +198,90 @@ class SettingsDialog(QDialog):
             microphone_id=str(self.mic_combo.currentData() or ""),
             stream_takes_as_pcm=self.pcm_check.isChecked(),
             allow_stream_page_microphone=self.page_mic_check.isChecked(),
+            theme=str(self.theme_combo.currentData() or "system"),
+            push_to_talk_key=self.key_button.key,
             project_id=self.project_edit.text().strip(),
             api_url=self.api_edit.text().strip(),
             ws_url=self.ws_edit.text().strip(),
         )
-        return candidate.validate()
 
     def result_settings(self) -> Settings:
         """The accepted settings (the original ones when the dialog was cancelled)."""
         return self._result or self._original
 
+    # --- checking as the user types ----------------------------------------------------------
+    def _watch_fields(self) -> None:
+        for edit in (self.width_edit, self.height_edit, self.project_edit, self.api_edit,
+                     self.ws_edit):
+            edit.textChanged.connect(self._revalidate)
+        self._revalidate()
+
+    @Slot()
+    def _revalidate(self) -> dict[str, str]:
+        """Show a message under every bad field, and none under the good ones."""
+        if self._loading:
+            return {}
+        found = self.problems()
+        messages: dict[QLabel, list[str]] = {}
+        for name, (widget, label, description) in self._fields.items():
+            why = found.get(name, "")
+            set_variant(widget, "invalid", "true" if why else "false")
+            widget.setAccessibleDescription(why or description)
+            messages.setdefault(label, [])
+            if why:
+                messages[label].append(why)
+        for label, lines in messages.items():
+            label.setText("\n".join(lines))
+            label.setVisible(bool(lines))
+        self.error_label.setText("\n".join(found.values()))
+        self.error_label.setVisible(bool(found))
+        return found
+
+    @Slot(str)
+    def _on_key_refused(self, why: str) -> None:
+        _widget, label, _description = self._fields["push_to_talk_key"]
+        label.setText(why)
+        label.setVisible(bool(why))
+
+    @Slot(str)
+    def _on_key_changed(self, _key: str) -> None:
+        self._revalidate()
+
     # --- actions -----------------------------------------------------------------------------
     @Slot()
     def _on_save(self) -> None:
-        try:
-            self._result = self._read()
-        except SettingsError as exc:
-            self.error_label.setText(exc.user_message)
-            self.error_label.show()
+        found = self._revalidate()
+        if found:
+            self._go_to_first_problem(found)
             return
-        self.error_label.hide()
+        self._result = self._candidate(
+            parse_dimension(self.width_edit.text(), "Width", MAX_STREAM_WIDTH),
+            parse_dimension(self.height_edit.text(), "Height", MAX_STREAM_HEIGHT)).validate()
         self.accept()
+
+    def _go_to_first_problem(self, found: dict[str, str]) -> None:
+        first = next((name for name in self._fields if name in found), None)
+        if first is None:
+            return  # only the summary can say it (a value no field here shows)
+        widget = self._fields[first][0]
+        for index, page in enumerate(self._pages()):
+            if page.isAncestorOf(widget):
+                self.tabs.setCurrentIndex(index)
+        widget.setFocus()
+
+    def _pages(self) -> list[QWidget]:
+        """Each tab's content (inside its scroll area), in tab order."""
+        pages = []
+        for index in range(self.tabs.count()):
+            area = self.tabs.widget(index)
+            if isinstance(area, QScrollArea) and (page := area.widget()) is not None:
+                pages.append(page)
+        return pages
 
     @Slot()
     def _on_reset(self) -> None:
         self._load(Settings(user_id=self._original.user_id))
-        self.error_label.hide()
+        self._revalidate()
 
     @Slot(int)
     def _on_preset_changed(self, index: int) -> None:
@@ -336,9 +293,4 @@ class SettingsDialog(QDialog):
             width, height = data.split("x")
             self.width_edit.setText(width)
             self.height_edit.setText(height)
-            self._mark(self.width_edit, False)
-            self._mark(self.height_edit, False)
-
-    @staticmethod
-    def _mark(edit: QLineEdit, invalid: bool) -> None:
-        set_variant(edit, "invalid", "true" if invalid else "false")
+        self._revalidate()

@@ -1,9 +1,13 @@
 """The window's top bar: logo, demo badge, status chip, avatar and language pickers, the
-start/end button and the gear. It shows state; the main window decides what it means."""
+start/end button and the gear. It shows state; the window decides what it means.
+
+Two groups (who and where / what to do) share one row while they fit and stack when the window is
+narrow; the title and the badge shorten with "…" first (the full text in their tooltips).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -11,76 +15,138 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
 
 from ravatar_live import APP_NAME
+from ravatar_live.api.link_status import LinkState
 from ravatar_live.api.models import ConnectionInfo
 from ravatar_live.live.states import ConnectionState, SessionState
-from ravatar_live.ui.theme import MUTED, TEXT, app_icon, icon, set_variant
+from ravatar_live.ui.eliding_label import ElidingLabel
+from ravatar_live.ui.reflow import ReflowLayout
+from ravatar_live.ui.steady_width import fit_to_longest
+from ravatar_live.ui.theme import app_icon, set_variant, tint
+
+SESSION_LABELS = (("Start session", "primary"), ("End session", "danger"), ("Cancel", ""),
+                  ("Ending…", ""))
+
+
+def status_text(state: SessionState, conn: ConnectionState,
+                link: LinkState | None) -> tuple[str, str]:
+    """(chip text, style kind) for the session, the connection and the chat link."""
+    if conn is ConnectionState.CONNECTED and link in (LinkState.RECONNECTING,
+                                                      LinkState.CONNECTING):
+        return "Reconnecting…", "reconnecting"
+    if state is SessionState.LIVE:
+        return "● Live", "live"
+    if conn is ConnectionState.CONNECTING or state in (SessionState.STARTING,
+                                                       SessionState.CONNECTING):
+        return "Connecting…", "connecting"
+    if conn is ConnectionState.FAILED:
+        return "Offline", "error"
+    if conn is ConnectionState.CONNECTED:
+        return "Connected", "connected"
+    return "Offline", ""
+
+
+def _combo(parent: QWidget, name: str, description: str, chars: int) -> QComboBox:
+    combo = QComboBox(parent)
+    combo.setAccessibleName(name)
+    combo.setAccessibleDescription(description)
+    combo.setToolTip(description)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    combo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    return combo
 
 
 class TopBar(QFrame):
     def __init__(self, *, demo: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("TopBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 10, 16, 10)
-        layout.setSpacing(10)
-        logo = QLabel(self)
-        logo.setPixmap(app_icon().pixmap(QSize(26, 26)))
-        title = QLabel(APP_NAME, self)
-        title.setObjectName("AppTitle")
-        self.status_chip = QLabel("Offline", self)
-        self.status_chip.setObjectName("StatusChip")
-        self.status_chip.setAccessibleName("Connection status")
-        self.demo_badge = QLabel("DEMO · built-in simulator", self)
-        self.demo_badge.setObjectName("DemoBadge")
-        self.demo_badge.setToolTip("No RAVATAR project is configured: the app talks to its own "
-                                   "simulator. Set a project id in Settings to use RAVATAR.")
-        self.demo_badge.setVisible(demo)
-        layout.addWidget(logo)
-        layout.addWidget(title)
-        layout.addSpacing(6)
-        layout.addWidget(self.demo_badge)
-        layout.addWidget(self.status_chip)
-        layout.addStretch(1)
+        self.reflow = ReflowLayout(self, spacing=10)
+        self.reflow.setContentsMargins(16, 8, 12, 8)
+        self.reflow.add_group(self._build_identity(demo), 1)
+        self.reflow.add_group(self._build_controls())
 
-        avatar_icon = QLabel(self)
-        avatar_icon.setPixmap(icon("avatar", MUTED).pixmap(QSize(16, 16)))
-        self.avatar_combo = QComboBox(self)
-        self.avatar_combo.setAccessibleName("Avatar")
-        self.avatar_combo.setToolTip("Avatar to talk to")
-        self.avatar_combo.setMinimumWidth(150)
-        lang_icon = QLabel(self)
-        lang_icon.setPixmap(icon("globe", MUTED).pixmap(QSize(16, 16)))
-        self.language_combo = QComboBox(self)
-        self.language_combo.setAccessibleName("Language")
-        self.language_combo.setToolTip("Conversation language")
-        self.language_combo.setMinimumWidth(110)
-        self.session_button = QPushButton("Start session", self)
-        self.session_button.setAccessibleName("Start or end the live session")
+    def _build_identity(self, demo: bool) -> QWidget:
+        group = QWidget(self)
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        logo = QLabel(group)
+        logo.setPixmap(app_icon().pixmap(QSize(26, 26)))
+        logo.setAccessibleName(f"{APP_NAME} logo")
+        self.title = ElidingLabel(APP_NAME, group, name="AppTitle", min_chars=7)
+        self.demo_badge = ElidingLabel("DEMO · built-in simulator", group, name="DemoBadge",
+                                       min_chars=4,
+                                       tooltip="No RAVATAR project is configured: the app "
+                                       "talks to its own simulator. Set a project id in "
+                                       "Settings to use RAVATAR.")
+        self.demo_badge.setAccessibleDescription(self.demo_badge.toolTip())
+        self.demo_badge.setVisible(demo)
+        self.status_chip = ElidingLabel("Offline", group, name="StatusChip", min_chars=14)
+        self.status_chip.setAccessibleDescription("Connection and session status")
+        row.addWidget(logo)
+        row.addWidget(self.title)
+        row.addWidget(self.demo_badge)
+        row.addWidget(self.status_chip)
+        row.addStretch(1)
+        return group
+
+    def _build_controls(self) -> QWidget:
+        group = QWidget(self)
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        avatar_icon = QLabel(group)
+        tint(avatar_icon, "avatar", "muted")
+        self.avatar_combo = _combo(group, "Avatar", "The avatar to talk to", 10)
+        lang_icon = QLabel(group)
+        tint(lang_icon, "globe", "muted")
+        self.language_combo = _combo(group, "Language", "The conversation's language", 8)
+        self.avatar_combo.currentTextChanged.connect(self._on_avatar_text)
+        self.session_button = QPushButton("Start session", group)
+        self.session_button.setObjectName("SessionButton")
+        self.session_button.setAccessibleName("Start session")
+        self.session_button.setAccessibleDescription(
+            "Starts a live session with the avatar, or ends the one that is running "
+            "(Ctrl+Enter)")
+        self.session_button.setToolTip("Start or end the live session (Ctrl+Enter)")
         self.session_button.setIconSize(QSize(16, 16))
-        self.session_button.setMinimumWidth(150)
-        self.settings_button = QToolButton(self)
+        tint(self.session_button, "play", "on_primary")  # measured with its icon
+        fit_to_longest(self.session_button, SESSION_LABELS)
+        self.settings_button = QToolButton(group)
         self.settings_button.setObjectName("IconButton")
-        self.settings_button.setIcon(icon("settings", TEXT))
+        tint(self.settings_button, "settings")
         self.settings_button.setIconSize(QSize(20, 20))
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.setAccessibleName("Settings")
-        for widget in (avatar_icon, self.avatar_combo, lang_icon, self.language_combo):
-            layout.addWidget(widget)
-        layout.addSpacing(8)
-        layout.addWidget(self.session_button)
-        layout.addWidget(self.settings_button)
+        self.settings_button.setAccessibleDescription("Opens the settings")
+        row.addWidget(avatar_icon)
+        row.addWidget(self.avatar_combo, 1)
+        row.addWidget(lang_icon)
+        row.addWidget(self.language_combo, 1)
+        row.addSpacing(4)
+        row.addWidget(self.session_button)
+        row.addWidget(self.settings_button)
+        return group
 
     def set_gear_menu(self, menu: QMenu) -> None:
-        """The gear opens `menu` at once (it holds settings, statistics and the export)."""
+        """The gear opens `menu` at once (settings, statistics, shortcuts, export, quit)."""
         self.settings_button.setMenu(menu)
         self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.settings_button.setToolTip("Settings, stream statistics, export (Ctrl+,)")
+        self.settings_button.setToolTip("Settings, stream statistics, keyboard shortcuts, "
+                                        "export (Ctrl+,)")
         self.settings_button.setAccessibleName("Settings and tools")
+        self.settings_button.setAccessibleDescription(
+            "Opens a menu: settings, stream statistics, keyboard shortcuts, export, quit")
+
+    @Slot(str)
+    def _on_avatar_text(self, name: str) -> None:
+        self.avatar_combo.setToolTip(f"Avatar: {name}" if name else "The avatar to talk to")
 
     # ------------------------------------------------------------------ pickers
     def fill_pickers(self, info: ConnectionInfo) -> None:
@@ -123,23 +189,17 @@ class TopBar(QFrame):
         """The start/end button, pickers and gear for the session `state`; `busy` while the
         window is closing."""
         button = self.session_button
-        if state in (SessionState.LIVE,):
-            button.setText("End session")
-            button.setIcon(icon("stop", "#ffffff"))
-            set_variant(button, "variant", "danger")
+        if state is SessionState.LIVE:
+            self._session_label("End session", "stop", "danger", "on_danger")
             button.setEnabled(not busy)
         elif state in (SessionState.STARTING, SessionState.CONNECTING):
-            button.setText("Cancel")
-            button.setIcon(icon("close", TEXT))
-            set_variant(button, "variant", "")
+            self._session_label("Cancel", "close", "", "text")
             button.setEnabled(not busy)
         elif state is SessionState.ENDING:
-            button.setText("Ending…")
+            self._session_label("Ending…", "stop", "", "text")
             button.setEnabled(False)
         else:
-            button.setText("Start session")
-            button.setIcon(icon("play", "#ffffff"))
-            set_variant(button, "variant", "primary")
+            self._session_label("Start session", "play", "primary", "on_primary")
             button.setEnabled(connected and has_avatar and not busy)
         picking = state.can_start and connected and not busy
         self.avatar_combo.setEnabled(picking and self.avatar_combo.count() > 0)
@@ -147,18 +207,19 @@ class TopBar(QFrame):
                                        and self.language_combo.count() > 0)
         self.settings_button.setEnabled(not busy)
 
-    def show_status(self, state: SessionState, conn: ConnectionState) -> None:
-        """The status chip: live, connecting, connected or offline."""
-        if state is SessionState.LIVE:
-            text, kind = "● Live", "live"
-        elif conn is ConnectionState.CONNECTING or state in (SessionState.STARTING,
-                                                             SessionState.CONNECTING):
-            text, kind = "Connecting…", "connecting"
-        elif conn is ConnectionState.FAILED:
-            text, kind = "Offline", "error"
-        elif conn is ConnectionState.CONNECTED:
-            text, kind = "Connected", "connected"
-        else:
-            text, kind = "Offline", ""
+    def _session_label(self, text: str, icon_name: str, variant: str, icon_role: str) -> None:
+        button = self.session_button
+        if button.text() == text and button.property("variant") == variant:
+            return
+        button.setText(text)
+        button.setAccessibleName(text)
+        tint(button, icon_name, icon_role)
+        set_variant(button, "variant", variant)
+
+    def show_status(self, state: SessionState, conn: ConnectionState,
+                    link: LinkState | None = None) -> str:
+        """The status chip: live, connecting, reconnecting, connected or offline; its text."""
+        text, kind = status_text(state, conn, link)
         self.status_chip.setText(text)
         set_variant(self.status_chip, "kind", kind)
+        return text
