@@ -37,7 +37,7 @@ $(TURN_MODEL): app/ravatar_live/audio/turn_weights.py | $(VENV)/bin/python
 
 # The demo's simulator understands speech only with its recogniser (the asr extra, pocketsphinx);
 # without it every voice turn would come back as "could not make out any words".
-RUN_EXTRAS := stream,asr
+RUN_EXTRAS := asr
 
 $(VENV)/.run-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh run
@@ -48,7 +48,7 @@ $(VENV)/.run-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/pyth
 
 $(VENV)/.test-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh test
-	$(BIN)/pip install -q -e ".[test,pyaudio,asr,stream,package]"
+	$(BIN)/pip install -q -e ".[test,pyaudio,asr,package]"
 	touch $@ $(VENV)/.run-installed
 
 clean:

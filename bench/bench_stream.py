@@ -36,8 +36,8 @@ from shiboken6 import Shiboken
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from ravatar_live.api.urls import stream_url_with_token  # noqa: E402
-from ravatar_live.live.stream_health import StreamHealth, StreamStats, install_stats_probe  # noqa: E402
-from ravatar_live.ui.stream_view import StreamView  # noqa: E402
+from ravatar_live.live.stream_health import StreamHealth, StreamStats  # noqa: E402
+from ravatar_live.ui.stream_view import StreamView, install_stats_probe  # noqa: E402
 
 AVATAR = "e2a4c6d8-1b3d-4f5a-8c7e-9a0b1c2d3e4f"
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -63,6 +63,7 @@
       if (videoRejected(desc.sdp)) { meta.rejected = true; }
     } else if (videoRejected(desc.sdp)) {
       meta.rejected = true;  // we refused the video: none of its codecs decodes here
+      schedule(0);  // say so at once: the app may switch to a player that can show it
     }
   }
 
@@ -226,8 +227,10 @@
       // Fast polling (for the first-frame time) only while it can still matter.
       var fast = meta.firstFrame === null && nowMs - meta.created < 15000 &&
         pc.connectionState !== "closed";
-      if (nowMs - lastPosted >= SLOW_MS - FAST_MS / 2) {
+      var refusalNews = stats.videoRejected && !meta.refusalPosted;
+      if (refusalNews || nowMs - lastPosted >= SLOW_MS - FAST_MS / 2) {
         lastPosted = nowMs;
+        meta.refusalPosted = meta.refusalPosted || stats.videoRejected;
         post(stats);
       }
       schedule(fast ? FAST_MS : SLOW_MS);

@@ -13,9 +13,11 @@ from ravatar_live import APP_NAME, __version__
 from ravatar_live.settings import (
     MAX_STREAM_HEIGHT,
     MAX_STREAM_WIDTH,
+    STREAM_PLAYER_CHOICES,
     VOICE_MODES,
     Settings,
     SettingsError,
+    StreamPlayerChoice,
     VoiceMode,
     parse_dimension,
     validate_avatar_id,
@@ -42,6 +44,7 @@ class CliOptions:
     width: int | None = None
     height: int | None = None
     voice_mode: VoiceMode | None = None
+    stream_player: StreamPlayerChoice | None = None
     start: bool = False
     demo: bool = False
     settings_path: Path | None = None
@@ -108,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how you talk when the session starts: push-to-talk (hold a button "
                       "or key), vad (hands-free) or record (click to start and stop) (app default "
                       f"{defaults.voice_mode})")
+    live.add_argument("--stream-player", choices=STREAM_PLAYER_CHOICES,
+                      help="what shows the avatar's video: web (the stream page in the built-in "
+                      "browser, which cannot play H.264), native (the app's own player: H.264 "
+                      "and VP8) or auto (what worked last time for the stream's server, else "
+                      "web, switching to the other when one cannot show the video) (app default "
+                      f"{defaults.stream_player})")
     live.add_argument("--start", action="store_true", help="start the live session at launch")
     misc = parser.add_argument_group("app")
     misc.add_argument("--settings", metavar="FILE", type=Path,
@@ -139,7 +148,8 @@ def parse_args(argv: Sequence[str] | None = None,
     return CliOptions(
         api_url=ns.api_url, ws_url=ns.ws_url, project_id=ns.project_id, user_id=ns.user_id,
         avatar=ns.avatar, language=ns.language, width=ns.width, height=ns.height,
-        voice_mode=ns.voice_mode, start=ns.start, demo=ns.demo, settings_path=ns.settings,
+        voice_mode=ns.voice_mode, stream_player=ns.stream_player,
+        start=ns.start, demo=ns.demo, settings_path=ns.settings,
         log_dir=ns.log_dir, log_level=getattr(logging, ns.log_level), exit_after_s=exit_after,
     )
 
@@ -151,7 +161,7 @@ def apply_overrides(settings: Settings, options: CliOptions) -> Settings:
                           ("project_id", "project_id"), ("user_id", "user_id"),
                           ("avatar", "avatar_id"), ("language", "language"),
                           ("width", "stream_width"), ("height", "stream_height"),
-                          ("voice_mode", "voice_mode")):
+                          ("voice_mode", "voice_mode"), ("stream_player", "stream_player")):
         value = getattr(options, option)
         if value is not None:
             changes[field] = value

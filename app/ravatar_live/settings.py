@@ -47,6 +47,8 @@ MAX_GEOMETRY_CHARS: Final = 4096
 CONVERSATION_WIDTH_RANGE: Final = (200, 4000)
 ThemeChoice = Literal["system", "light", "dark"]
 THEME_CHOICES: Final[tuple[ThemeChoice, ...]] = get_args(ThemeChoice)
+StreamPlayerChoice = Literal["auto", "web", "native"]
+STREAM_PLAYER_CHOICES: Final[tuple[StreamPlayerChoice, ...]] = get_args(StreamPlayerChoice)
 DEFAULT_PUSH_TO_TALK_KEY: Final = "Space"
 #: Keys that keyboard navigation needs; push-to-talk may not take them.
 RESERVED_KEYS: Final = frozenset({"Tab", "Backtab", "Esc", "Return", "Enter", "F1"})
@@ -61,7 +63,8 @@ FIELD_LABELS: Final = {
     "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
         "stream page microphone", "theme": "theme", "push_to_talk_key": "push-to-talk key",
     "window_geometry": "window position", "window_maximized": "maximised window",
-    "conversation_width": "conversation pane width",
+    "conversation_width": "conversation pane width", "stream_player": "stream player",
+    "speaker_id": "speaker", "avatar_volume": "avatar volume", "avatar_muted": "avatar muted",
 }
 
 
@@ -101,6 +104,14 @@ class Settings:
     window_geometry: str = ""  # base64 of QWidget.saveGeometry(); empty: the default placement
     window_maximized: bool = False
     conversation_width: int = 0  # the conversation pane's width in pixels; 0: the default
+    # Which player shows the stream: "auto" starts with what worked for the stream's host
+    # (else the web view) and switches when one cannot show the video (live.stream_players).
+    stream_player: StreamPlayerChoice = "auto"
+    # The avatar's sound: the native player plays it on this output ("" = system default) at
+    # this volume (percent); mute silences both players.
+    speaker_id: str = ""
+    avatar_volume: int = 100
+    avatar_muted: bool = False
 
     @property
     def is_demo(self) -> bool:
@@ -140,6 +151,21 @@ def _check_sensitivity(s: Settings) -> None:
 def _check_hangover(s: Settings) -> None:
     if not 100 <= s.vad_hangover_ms <= 3000:
         raise SettingsError("Hands-free pause length must be between 100 and 3000 ms.")
+
+
+def _check_stream_player(s: Settings) -> None:
+    if s.stream_player not in STREAM_PLAYER_CHOICES:
+        raise SettingsError(f"Stream player must be one of: {', '.join(STREAM_PLAYER_CHOICES)}.")
+
+
+def _check_speaker(s: Settings) -> None:
+    if len(s.speaker_id) > MAX_DEVICE_ID_CHARS or "\x00" in s.speaker_id:
+        raise SettingsError("Speaker must be a device id from this computer.")
+
+
+def _check_volume(s: Settings) -> None:
+    if not 0 <= s.avatar_volume <= 100:
+        raise SettingsError("The avatar's volume must be between 0 and 100 %.")
 
 
 def _check_turn_patience(s: Settings) -> None:
@@ -196,6 +222,9 @@ _FIELD_CHECKS: Final[tuple[tuple[str, Callable[[Settings], object]], ...]] = (
     ("push_to_talk_key", lambda s: validate_push_to_talk_key(s.push_to_talk_key)),
     ("window_geometry", _check_geometry),
     ("conversation_width", _check_conversation_width),
+    ("stream_player", _check_stream_player),
+    ("speaker_id", _check_speaker),
+    ("avatar_volume", _check_volume),
 )
 
 

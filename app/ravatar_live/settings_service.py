@@ -21,6 +21,7 @@ from ravatar_live.settings_store import SettingsStore
 logger = logging.getLogger(__name__)
 
 WINDOW_FIELDS: Final = ("window_geometry", "window_maximized", "conversation_width")
+SOUND_FIELDS: Final = ("avatar_muted", "avatar_volume")
 
 
 @dataclass(frozen=True)
@@ -114,5 +115,23 @@ class SettingsService(QObject):
             self._store.save_fields(updated, WINDOW_FIELDS)
         except Exception:  # the window closes whatever happens to the file
             logger.exception("saving the window's state failed")
+            return False
+        return True
+
+    def remember_sound(self, muted: bool, volume: int) -> bool:
+        """Save the avatar's mute and volume (only those fields: the sound control changes them
+        live, the services take them directly). False when they were not saved."""
+        updated = self._current().replace(avatar_muted=muted, avatar_volume=volume)
+        problems = {name: why for name, why in updated.problems().items()
+                    if name in SOUND_FIELDS}
+        if problems:
+            logger.warning("avatar sound not saved: %s", "; ".join(problems.values()))
+            return False
+        if self._store is None:
+            return True
+        try:
+            self._store.save_fields(updated, SOUND_FIELDS)
+        except Exception:  # the sound already changed; only remembering it failed
+            logger.exception("saving the avatar's sound failed")
             return False
         return True

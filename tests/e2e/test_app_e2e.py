@@ -72,11 +72,11 @@ def region_stats(image: Path, geometry: str) -> tuple[float, float]:
 
 @pytest.fixture
 def simulator() -> Iterator[SimulatorThread]:
-    # The avatar's synthesized voice is off: no sound card here, and its espeak-ng children
-    # would outlive the simulator's loop. The video stream (WebRTC) stays on, in VP8: the web
-    # view decodes no H.264 (the simulator's default, like Unreal's).
+    # The avatar's synthesized voice is off: its espeak-ng children would outlive the
+    # simulator's loop. The video stream (WebRTC) is H.264 only, the simulator's default, like
+    # Unreal's: the web view refuses it and the app's own player must show the avatar.
     with SimulatorThread(SimulatorConfig(port=0, transcribe=True, utterance_gap_s=0.7,
-                                         stream_voice=False, stream_video_codec="VP8")) as sim:
+                                         stream_voice=False)) as sim:
         yield sim
 
 
@@ -126,6 +126,8 @@ def test_app_live_voice_screenshot_and_clean_end(simulator, speech, virtual_mic,
         app.wait_for(r"startup complete")
         license_id = app.wait_for(r"live session (license-[0-9a-f]+) started").group(1)
         app.wait_for(r"stream event: ravatar-session-start")
+        app.wait_for(r"switching the stream player from web to native")
+        app.wait_for(r"the native player showed its first frame")
         app.wait_for(r"microphone open")
         subprocess.run(["paplay", "-d", "vsink", str(speech)], check=True, timeout=60)
         app.wait_for(r"reply received \(\d+ chars, with transcript\)", timeout_s=60)
@@ -150,6 +152,9 @@ def test_app_live_voice_screenshot_and_clean_end(simulator, speech, virtual_mic,
             time.sleep(0.3)
         shutil.copy(shot, tmp_path / shot.name)
         assert stream_spread > 0.03, f"the stream area looks blank (std {stream_spread:.3f})"
+        players = simulator.call(lambda s: s.stream_players(license_id))
+        assert [(p["codec"], p["frames_sent"] > 0) for p in players] == [("H264", True)], \
+            "only the app's own player shows the H.264 stream"
         assert pane_spread > 0.02, f"the conversation pane looks empty (std {pane_spread:.3f})"
 
         app.terminate()  # SIGTERM: the same close path as the window's close button

@@ -34,12 +34,14 @@ from ravatar_live.audio.settings import VoiceSettings  # noqa: E402
 from ravatar_live.audio.voice import VoiceController  # noqa: E402
 from ravatar_live.live.controller import AppController  # noqa: E402
 from ravatar_live.live.license_journal import LicenseJournal  # noqa: E402
+from ravatar_live.live.player_choice import PlayerMemory  # noqa: E402
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage  # noqa: E402
 from ravatar_live.live.voice_service import voice_settings_from  # noqa: E402
 from ravatar_live.settings import Settings  # noqa: E402
 from ravatar_live.settings_service import SettingsService  # noqa: E402
 from ravatar_live.settings_store import SettingsStore  # noqa: E402
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
+from ravatar_live.stream.worker import PlayerSettings  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402
 
@@ -184,7 +186,11 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
         controller = AppController(
             base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
             simulator_config=sim or quick_simulator(),
-            retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s)
+            retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s,
+            player_memory=PlayerMemory(tmp_path / "stream-players.json"),
+            # No sound card here (and the e2e layer's PulseAudio may be up): the native player
+            # plays no audio in GUI tests; its levels and voice onsets still work.
+            native_player_settings=PlayerSettings(audio_backends=()))
         service = SettingsService(store, lambda: controller.settings, controller.update_settings)
         window = MainWindow(controller, service)
         harness = AppHarness(window, controller, store, aloop, qtbot, tmp_path)

@@ -102,8 +102,10 @@ def window_shot(window: MainWindow, path: Path) -> Path:
 
 
 def test_h264_only_stream_is_explained_on_the_window_banner(make_app) -> None:
+    # The web player chosen: it never switches, so the user must be told (in "auto" the app
+    # switches to its own player instead: tests/gui/test_stream_players.py).
     app = make_app(sim=quick_simulator(stream_webrtc=True, stream_video_codec="H264"),
-                   settings=SMALL)
+                   settings=SMALL.replace(stream_player="web"))
     start_session(app)
     window, banner = app.window, app.window.banner
     # The short "Live" banner may come and go first; the codec problem must be what stays.
@@ -206,7 +208,9 @@ def test_vp8_stream_shows_figures_turn_latency_and_the_spoken_reply(
 
 
 def test_a_connected_stream_with_no_frames_is_explained_and_clears(make_app) -> None:
-    app = make_app()  # the canvas stream page: no WebRTC, so the probe itself stays quiet
+    # The canvas stream page (no WebRTC, so the probe itself stays quiet), in the web player
+    # only: "auto" would switch players instead (tests/gui/test_stream_players.py).
+    app = make_app(settings=SMALL.replace(stream_player="web"))
     window, banner = app.window, app.window.banner
     window.stream_health.set_no_frames_timeout(0.2)
     start_session(app)

@@ -25,14 +25,14 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from shiboken6 import Shiboken
 
 from ravatar_live.api.urls import stream_url_with_token
-from ravatar_live.live.stream_health import StreamHealth, StreamStats, install_stats_probe
+from ravatar_live.live.stream_health import StreamHealth, StreamStats
 from ravatar_live.live.turn_latency import Turn, TurnLatencyTracker
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from ravatar_live.ui.banner import Banner, BannerKind
 from ravatar_live.ui.main_window import StreamArea
 from ravatar_live.ui.stream_stats import StreamProblemPresenter, StreamStatsOverlay
-from ravatar_live.ui.stream_view import StreamView
+from ravatar_live.ui.stream_view import StreamView, install_stats_probe
 from ravatar_live.ui.theme import apply_theme
 from tests.support.http import post_json as post
 

@@ -51,6 +51,9 @@ def ini(**values: str) -> str:
     ("language", "en us"), ("language", "x" * 200),
     ("avatar_id", "<script>alert(1)</script>"),
     ("microphone_id", "m" * 5000),
+    ("stream_player", "flash"), ("stream_player", ""),
+    ("speaker_id", "s" * 5000), ("avatar_volume", "101"), ("avatar_volume", "-1"),
+    ("avatar_volume", "loud"), ("avatar_muted", "sometimes"),
 ])
 def test_a_bad_value_falls_back_to_its_default_with_a_notice(tmp_path, field, raw) -> None:
     loaded, notices = load(tmp_path / "s.ini", ini(**{field: raw}))

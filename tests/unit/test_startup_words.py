@@ -35,6 +35,7 @@ def option_help() -> dict[str, str]:
     ("--width", ["1-1920", "1280"]),
     ("--height", ["1-1080", "720"]),
     ("--voice-mode", ["push-to-talk", "vad", "record"]),
+    ("--stream-player", ["auto", "web", "native", "H.264"]),
     ("--log-level", ["INFO"]),
 ])
 def test_help_states_each_options_limits(option, limits) -> None:
@@ -106,3 +107,19 @@ def test_the_readme_agrees_with_the_defaults() -> None:
         assert entry.keys[0] in readme, f"the README lists {entry.keys[0]} ({entry.label})"
     assert "asr" in (REPO / "Makefile").read_text(encoding="utf-8"), \
         "make run installs the simulator's recogniser"
+
+
+@pytest.mark.parametrize("choice", ["auto", "web", "native"])
+def test_the_stream_player_option_overrides_the_saved_one_for_this_run(choice) -> None:
+    from ravatar_live.cli import apply_overrides
+
+    options = parse_args(["--stream-player", choice], environ={})
+    saved = Settings(stream_player="web" if choice != "web" else "native")
+    assert apply_overrides(saved, options).stream_player == choice
+
+
+def test_an_unknown_stream_player_is_refused(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--stream-player", "flash"], environ={})
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

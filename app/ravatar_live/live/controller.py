@@ -1,7 +1,8 @@
 """The app's services wired together; the main window binds to this and to its parts.
 
 Owns: ServiceConnection (HTTP, REST client, chat socket, demo simulator), LiveSession (licenses),
-ChatService (turns), VoiceService (microphone), StreamMonitor (stream page stages). It decides
+ChatService (turns), VoiceService (microphone), StreamMonitor (stream stages), StreamHealth
+(stream figures and problems) and StreamPlayers (which player shows the stream). It decides
 what follows what: connect at launch (ending licenses a previous run left open, and saying so),
 start a session on request, open the microphone while live, end the license when the stream
 closes or the app shuts down.
@@ -13,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -24,13 +25,20 @@ from ravatar_live.audio.voice import VoiceController
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
 from ravatar_live.live.license_journal import LicenseJournal
-from ravatar_live.live.session import LiveSession
+from ravatar_live.live.player_choice import PlayerChoice, PlayerMemory
+from ravatar_live.live.session import LiveSession, LiveStream
 from ravatar_live.live.states import ConnectionState, SessionState
+from ravatar_live.live.stream_health import StreamHealth
 from ravatar_live.live.stream_monitor import StreamMonitor
+from ravatar_live.live.stream_players import StreamPlayers
 from ravatar_live.live.voice_service import VoiceService
 from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import SimulatorConfig
+from ravatar_live.tasks import TaskSet
 from ravatar_live.token_store import TokenStore
+
+if TYPE_CHECKING:
+    from ravatar_live.stream.worker import PlayerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +61,8 @@ class AppController(QObject):
                  token_store: TokenStore | None = None,
                  chat_heartbeat_s: float = CHAT_HEARTBEAT_S,
                  chat_backoff: BackoffPolicy | None = None,
+                 player_memory: PlayerMemory | None = None,
+                 native_player_settings: PlayerSettings | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
@@ -67,8 +77,13 @@ class AppController(QObject):
         self.chat = ChatService(self.connection, self.session, parent=self)
         self.voice = VoiceService(voice, self.chat, parent=self)
         self.stream = StreamMonitor(stream_start_timeout_s, parent=self)
+        self.health = StreamHealth(parent=self)
+        self.players = StreamPlayers(self.stream, self.health, tell=self.chat.tell,
+                                     memory=player_memory,
+                                     native_settings=native_player_settings, parent=self)
+        self.session.stream_teardown = self.players.stop
         self._connect_task: asyncio.Task[bool] | None = None
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = TaskSet("app controller")
         self._shutting_down = False
         self._apply_to_services(settings)
 
@@ -216,8 +231,7 @@ class AppController(QObject):
             self._connect_task.cancel()
         ended = await self.session.end()
         await self.session.flush_pending_ends()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
         await self.connection.close()
         return ended
 
@@ -233,6 +247,13 @@ class AppController(QObject):
         self._apply_to_services(settings)
         self.settings_changed.emit(settings)
 
+    def adjust_sound(self, *, muted: bool, volume: int) -> None:
+        """The avatar's mute and volume (percent), changed live from the window: the players
+        follow at once; nothing else restarts."""
+        self._settings = self._settings.replace(avatar_muted=muted, avatar_volume=volume)
+        self.players.set_muted(muted)
+        self.players.set_volume(volume / 100)
+
     @Slot(str)
     def choose_avatar(self, avatar_id: str) -> None:
         if avatar_id and avatar_id != self.chat.avatar_id:
@@ -245,6 +266,10 @@ class AppController(QObject):
             self.chat.language = code
 
     def _apply_to_services(self, settings: Settings) -> None:
+        self.players.choice = PlayerChoice(settings.stream_player)
+        self.players.set_volume(settings.avatar_volume / 100)
+        self.players.set_muted(settings.avatar_muted)
+        self.players.set_output_device(settings.speaker_id or None)
         self.chat.user_id = settings.user_id
         self.chat.language = settings.language
         if settings.avatar_id:
@@ -280,10 +305,11 @@ class AppController(QObject):
                 self.voice.deactivate()
             if state != SessionState.ENDING.value:
                 self.stream.reset()
+                self.players.reset()
 
     @Slot(object)
-    def _on_stream_ready(self, _stream: object) -> None:
-        self.stream.begin()
+    def _on_stream_ready(self, stream: LiveStream) -> None:
+        self.players.begin(stream)
 
     @Slot()
     def _on_stream_closed(self) -> None:
@@ -303,7 +329,5 @@ class AppController(QObject):
         self.chat.tell("The chat connection is back.")
 
     def _spawn(self, coro: Coroutine[object, object, object]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 

@@ -42,6 +42,11 @@ from ravatar_live.live.states import ConnectionState, SessionState
 logger = logging.getLogger(__name__)
 
 DEFAULT_END_TIMEOUT_S = 2.0
+#: The stream player lets go of the stream (peer connection, sockets, threads) before the
+#: license ends, within this; the end request then gets what is left of the end budget, but at
+#: least MIN_END_REQUEST_S, so every exit path still ends the license in about the same time.
+STREAM_TEARDOWN_S: Final = 0.5
+MIN_END_REQUEST_S: Final = 1.0
 #: Waits between further tries of an /endLiveSession that failed; the last one repeats.
 END_RETRY_DELAYS_S: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 
@@ -105,6 +110,9 @@ class LiveSession(QObject):
         # license id -> the task retrying its /endLiveSession in the background
         self._pending_ends: dict[str, asyncio.Task[None]] = {}
         self.end_retry_delays_s: tuple[float, ...] = END_RETRY_DELAYS_S
+        #: Called (bounded) when a live session ends, before /endLiveSession: the stream
+        #: players close what they hold for this stream.
+        self.stream_teardown: Callable[[], Awaitable[object]] | None = None
 
     @property
     def state(self) -> SessionState:
@@ -257,13 +265,32 @@ class LiveSession(QObject):
 
     async def _end(self, stream: LiveStream, timeout_s: float) -> bool:
         self._set_state(SessionState.ENDING)
-        acknowledged = await self._end_license(stream.license_id, timeout_s)
+        spent = await self._teardown_stream()
+        acknowledged = await self._end_license(stream.license_id,
+                                               max(MIN_END_REQUEST_S, timeout_s - spent))
         self._stream = None
         self._token = None
         self._end_task = None
         self._set_state(SessionState.ENDED)
         self.ended.emit(stream.license_id, acknowledged)
         return acknowledged
+
+    async def _teardown_stream(self) -> float:
+        """Let the stream players close (bounded); returns the seconds it took."""
+        teardown = self.stream_teardown
+        if teardown is None:
+            return 0.0
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        try:
+            async with asyncio.timeout(STREAM_TEARDOWN_S):
+                await teardown()
+        except TimeoutError:
+            logger.warning("the stream player did not let go within %.1f s; ending anyway",
+                           STREAM_TEARDOWN_S)
+        except Exception:
+            logger.exception("closing the stream player failed; ending the session anyway")
+        return loop.time() - began
 
     async def _end_license(self, license_id: str, timeout_s: float) -> bool:
         """One bounded /endLiveSession; on success the journal entry goes, on failure the end

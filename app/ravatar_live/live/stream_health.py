@@ -1,9 +1,10 @@
-"""Stream health: what the stream page's WebRTC connection is doing, in figures and plain words.
+"""Stream health: what the stream player's WebRTC connection is doing, in figures and plain words.
 
-A probe script (resources/stream_stats.js), injected into every frame of the stream view's web
-profile, reads the page's WebRTC statistics and posts them as "ravatar-stats {json}" strings to
-the parent window; the host page forwards them like the stream's own messages, so they arrive on
-`StreamView.page_message`. `StreamHealth.on_page_message` turns them into:
+Both players feed it. The web view: a probe script (resources/stream_stats.js, installed by
+`ui.stream_view.install_stats_probe`) reads the page's WebRTC statistics and posts them as
+"ravatar-stats {json}" strings that arrive on `StreamView.page_message`; `on_page_message` reads
+them. The native player reports the same figures directly (`on_stats`, `on_first_frame`,
+`on_audio_onset`). Out come:
 
 - `stats_updated(StreamStats)` about once a second (codec, frames, fps, size, bitrate, RTT, level);
 - `first_frame(seconds)` once per stream: time from `begin()` to the first decoded frame (logged);
@@ -22,12 +23,8 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
-from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineScript
-
-from ravatar_live.resources import resource_path
 
 # Moved to the Qt-free stream.stats (the native player fills them too); re-exported here so
 # existing imports keep working.
@@ -45,36 +42,15 @@ from ravatar_live.stream.stats import (
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "ravatar-stats "
-PROBE_SCRIPT_NAME = "ravatar-stream-stats"
 DEFAULT_NO_FRAMES_TIMEOUT_S = 8.0
 
-__all__ = ["DECODABLE_VIDEO_CODECS", "DEFAULT_NO_FRAMES_TIMEOUT_S", "PROBE_SCRIPT_NAME",
-           "STATS_PREFIX", "StreamHealth", "StreamStats", "codec_label", "codec_message",
-           "install_stats_probe", "no_frames_message", "undecodable_codecs"]
-
-
-def install_stats_probe(profile: QWebEngineProfile) -> QWebEngineScript:
-    """Add the probe to a web profile (once; later calls return the installed script).
-
-    Profile scripts, not page scripts: QtWebEngine injects page scripts into same-process
-    frames only, and the stream is a cross-origin iframe (another renderer process)."""
-    scripts = profile.scripts()
-    found = scripts.find(PROBE_SCRIPT_NAME)
-    if found:
-        return found[0]
-    script = QWebEngineScript()
-    script.setName(PROBE_SCRIPT_NAME)
-    script.setSourceCode(resource_path("stream_stats.js").read_text(encoding="utf-8"))
-    # Before the page's own scripts, in the page's world: it must see the page's connections.
-    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(True)
-    scripts.insert(script)
-    return script
+__all__ = ["DECODABLE_VIDEO_CODECS", "DEFAULT_NO_FRAMES_TIMEOUT_S", "STATS_PREFIX",
+           "StreamHealth", "StreamStats", "codec_label", "codec_message", "no_frames_message",
+           "undecodable_codecs"]
 
 
 class StreamHealth(QObject):
-    """Reads probe messages; see the module docstring for the signals."""
+    """Reads the active player's figures; see the module docstring for the signals."""
 
     stats_updated = Signal(object)  # StreamStats
     first_frame = Signal(float)  # seconds from begin() to the first decoded frame
@@ -135,20 +111,31 @@ class StreamHealth(QObject):
             return
         kind = message.get("kind")
         if kind == "stats":
-            self._on_stats(StreamStats.from_report(message))
+            self.on_stats(StreamStats.from_report(message))
         elif kind == "state" and message.get("state") == "connected":
             self._arm_watchdog()
         elif kind == "first-frame":
-            self._on_first_frame(message)
+            after = read_number(message.get("afterConnectionMs"))
+            self.on_first_frame(read_codec(message.get("codec")), message.get("width"),
+                                message.get("height"),
+                                f"{after / 1000:.2f} s after the page created its WebRTC "
+                                "connection" if after is not None else "")
         elif kind == "audio-onset":
-            self.avatar_audio_started.emit()
+            self.on_audio_onset()
+
+    @Slot()
+    def on_audio_onset(self) -> None:
+        """The avatar's voice rose on the stream (probe, or the native player's played audio)."""
+        self.avatar_audio_started.emit()
 
     def _arm_watchdog(self) -> None:
         if self.first_frame_s is None and not self._watchdog.isActive() \
                 and self.problem_kind is None:
             self._watchdog.start()
 
-    def _on_stats(self, stats: StreamStats) -> None:
+    @Slot(object)
+    def on_stats(self, stats: StreamStats) -> None:
+        """One statistics report of the active player."""
         self.latest = stats
         self.stats_updated.emit(stats)
         if stats.connected:
@@ -160,24 +147,22 @@ class StreamHealth(QObject):
             self._report("codec", codec_message(blamed))
         elif stats.frames_decoded > 0:
             if self.first_frame_s is None:
-                self._on_first_frame({"codec": stats.video_codec, "width": stats.width,
-                                      "height": stats.height})
+                self.on_first_frame(stats.video_codec, stats.width, stats.height)
             if self.problem_kind is not None:
                 self.problem_kind = None
                 self.problem_cleared.emit()
 
-    def _on_first_frame(self, message: dict[str, Any]) -> None:
+    def on_first_frame(self, codec: str | None, width: object = None, height: object = None,
+                       detail: str = "") -> None:
+        """The active player decoded its first frame (timed from `begin()`, once)."""
         if self.first_frame_s is not None:
             return
         self._watchdog.stop()
         began = self._began_at if self._began_at is not None else self._clock()
         self.first_frame_s = max(0.0, self._clock() - began)
-        after = read_number(message.get("afterConnectionMs"))
-        logger.info("time to first decoded frame: %.2f s (%s %sx%s%s)", self.first_frame_s,
-                    read_codec(message.get("codec")) or "codec unknown", message.get("width"),
-                    message.get("height"),
-                    f"; {after / 1000:.2f} s after the page created its WebRTC connection"
-                    if after is not None else "")
+        size = f" {width}x{height}" if width and height else ""
+        logger.info("time to first decoded frame: %.2f s (%s%s%s)", self.first_frame_s,
+                    codec or "codec unknown", size, f"; {detail}" if detail else "")
         self.first_frame.emit(self.first_frame_s)
         if self.problem_kind is not None:
             self.problem_kind = None

@@ -1,8 +1,10 @@
-"""Follows the stream page through its stages and notices when it never starts.
+"""Follows the stream through its stages and notices when it never starts.
 
-The web view reports what it sees (bridge messages, a framing refusal); this service turns that into
-stages, keeps the watchdog that catches a page that never posts "ravatar-session-start", and logs
-the contract lines `stream event: ravatar-session-start` / `-close` that smoke tests wait for.
+The active stream player reports what it sees: the web view its page's bridge messages and a
+framing refusal (`on_page_message`, `on_framing_refused`), the native player its own events
+(`on_started`, `on_closed`). This service turns that into stages, keeps the watchdog that
+catches a stream that never starts, and logs the contract lines
+`stream event: ravatar-session-start` / `-close` that smoke tests wait for.
 """
 
 from __future__ import annotations
@@ -70,17 +72,28 @@ class StreamMonitor(QObject):
     @Slot(str)
     def on_page_message(self, data: str) -> None:
         if data == SESSION_START:
-            logger.info("stream event: %s", SESSION_START)
-            self._watchdog.stop()
-            self._set_stage(StreamStage.PLAYING)
-            self.session_started.emit()
+            self.on_started()
         elif data == SESSION_CLOSE:
-            logger.info("stream event: %s", SESSION_CLOSE)
-            self._watchdog.stop()
-            self._set_stage(StreamStage.CLOSED)
-            self.session_closed.emit()
+            self.on_closed()
         elif not data.startswith(STATS_PREFIX):
             logger.debug("stream page posted an unknown message (%d chars)", len(data))
+
+    @Slot()
+    def on_started(self) -> None:
+        """The stream runs (the page posted "ravatar-session-start", or the native player
+        showed its first frame); may repeat after a reconnect."""
+        logger.info("stream event: %s", SESSION_START)
+        self._watchdog.stop()
+        self._set_stage(StreamStage.PLAYING)
+        self.session_started.emit()
+
+    @Slot()
+    def on_closed(self) -> None:
+        """The stream ended for good ("ravatar-session-close", or the native player gave up)."""
+        logger.info("stream event: %s", SESSION_CLOSE)
+        self._watchdog.stop()
+        self._set_stage(StreamStage.CLOSED)
+        self.session_closed.emit()
 
     @Slot()
     def on_framing_refused(self) -> None:

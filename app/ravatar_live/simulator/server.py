@@ -138,6 +138,12 @@ class RunningSimulator:
         instance = self._state.instances.get(license_id)
         return instance.players() if instance is not None else []
 
+    def departed_stream_players(self, license_id: str) -> list[PlayerFacts]:
+        """Players that have left the license's instance, oldest first, with their facts as
+        they were when they left (e.g. a web view whose page the app unloaded)."""
+        instance = self._state.instances.get(license_id)
+        return instance.departed_players() if instance is not None else []
+
     def signalling_log(self, license_id: str) -> list[dict[str, str]]:
         """Signalling messages of the license's instance, oldest first: `player_id`,
         `direction` ("in" from the player, "out" to it) and `type` (no bodies)."""

@@ -57,6 +57,21 @@ def make_backend(name: str) -> AudioOutput:
     raise PlaybackError(f"There is no audio output backend called {name!r}.")
 
 
+def list_output_devices(backends: Sequence[str] = DEFAULT_BACKENDS) -> list[AudioDevice]:
+    """The output devices of the first backend that works here (may be empty). Blocks briefly
+    (PortAudio initialises): call it when the user opens a device list."""
+    for name in backends:
+        try:
+            backend = make_backend(name)
+        except PlaybackError:
+            continue
+        try:
+            return backend.list_devices()
+        finally:
+            backend.close()
+    return []
+
+
 def open_output(device_id: str | None, render: Render,
                 backends: Sequence[str] = DEFAULT_BACKENDS) -> tuple[AudioOutput, AudioDevice]:
     """Open the first backend that works. A device id names its backend ("pyaudio:..." or

@@ -41,9 +41,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
 from ravatar_live.audio.capture import AudioDevice
-from ravatar_live.stream.audio_output import make_backend
+from ravatar_live.stream.audio_output import list_output_devices
 from ravatar_live.stream.audio_playback import PlaybackTap
-from ravatar_live.stream.errors import PlaybackError
 from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.stats import StreamStats
 from ravatar_live.stream.worker import PlayerSettings, PlayerWorker
@@ -211,16 +210,7 @@ class NativeStreamPlayer(QObject):
     def output_devices(self) -> list[AudioDevice]:
         """The output devices of the preferred audio backend that works here (may be empty).
         Blocks briefly (PortAudio initialises): call it when the user opens a device list."""
-        for name in self.settings.audio_backends:
-            try:
-                backend = make_backend(name)
-            except PlaybackError:
-                continue
-            try:
-                return backend.list_devices()
-            finally:
-                backend.close()
-        return []
+        return list_output_devices(self.settings.audio_backends)
 
     def add_audio_tap(self, tap: PlaybackTap) -> None:
         """Receive every block played (samples after volume/mute, and when it plays); runs on

@@ -46,6 +46,7 @@ from ravatar_live.ui.settings_flow import SettingsFlow, SettingsHooks
 from ravatar_live.ui.shortcuts import Command
 from ravatar_live.ui.stream_area import StreamArea
 from ravatar_live.ui.stream_health_binding import StreamHealthBinding
+from ravatar_live.ui.stream_player_binding import StreamPlayerBinding
 from ravatar_live.ui.stream_view import StreamView
 from ravatar_live.ui.talk_bar import TalkBar
 from ravatar_live.ui.talk_binding import TalkBinding
@@ -155,6 +156,9 @@ class MainWindow(QMainWindow):
         self.talk = TalkBinding(c, self.talk_bar, self.side_panel, self.banners,
                                 announcer=self.announcer, refresh=self.session.refresh,
                                 parent=self)
+        self.players = StreamPlayerBinding(c, self.settings_service, self.stream_view,
+                                           self.stream_area, parent=self)
+        self.sound_button = self.players.sound_button
         self.health = StreamHealthBinding(c, self.stream_view, self.stream_area,
                                           self.conversation, self.banners,
                                           open_in_browser=self.open_stream_in_browser,
@@ -174,6 +178,7 @@ class MainWindow(QMainWindow):
                 Command.SESSION: lambda: press_if_usable(self.session_button),
                 Command.FOCUS_MESSAGE: self.focus_message_box,
                 Command.MUTE: lambda: press_if_usable(self.talk_bar.mute_button),
+                Command.AVATAR_SOUND: self.sound_button.toggle,
                 Command.HANDS_FREE: lambda: press_if_usable(self.talk_bar.hands_free_button),
                 Command.SETTINGS: self.open_settings,
                 Command.SHORTCUTS: self.show_shortcuts,
@@ -203,7 +208,8 @@ class MainWindow(QMainWindow):
         self.talk.watch_keys(self.banner)
         chain: list[QWidget] = [
             self.avatar_combo, self.language_combo, self.session_button, self.settings_button,
-            *self.banner.focus_chain(), self.stream_area, self.talk_bar.talk_button,
+            *self.banner.focus_chain(), self.stream_area, self.sound_button,
+            self.talk_bar.talk_button,
             self.talk_bar.record_button, self.talk_bar.hands_free_button,
             self.talk_bar.mute_button, self.talk_bar.mic_picker, self.conversation,
             self.conversation.jump_button, self.message_edit, self.send_button]
@@ -241,7 +247,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_stream_directly(self) -> None:
-        if self.session.show_stream_directly():
+        if self.players.show_web_directly():
             self.health.begin()
 
     @Slot()

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QLabel
 from ravatar_live.api.link_status import LinkStatus
 from ravatar_live.api.models import ConnectionInfo
 from ravatar_live.live.controller import AppController
-from ravatar_live.live.session import LiveStream
 from ravatar_live.live.states import ConnectionState, SessionState
 from ravatar_live.ui.announcer import Announcer
 from ravatar_live.ui.conversation_panel import ConversationPanel
@@ -62,13 +61,10 @@ class SessionBinding(QObject):
         c.session.state_changed.connect(self._on_session_state)
         c.session.retry_scheduled.connect(self._on_retry_scheduled)
         c.session.failed.connect(self._on_session_failed)
-        c.session.stream_ready.connect(self._on_stream_ready)
         c.session.ended.connect(self._on_session_ended)
         c.stream.stage_changed.connect(self._on_stream_stage)
         c.stream.failed.connect(self._on_stream_failed)
         c.avatar_changed.connect(self._on_avatar_changed)
-        parts.stream_view.page_message.connect(c.stream.on_page_message)
-        parts.stream_view.framing_refused.connect(c.stream.on_framing_refused)
         parts.top_bar.session_button.clicked.connect(self.toggle_session)
         parts.top_bar.avatar_combo.activated.connect(self._on_avatar_picked)
         parts.top_bar.language_combo.activated.connect(self._on_language_picked)
@@ -179,10 +175,6 @@ class SessionBinding(QObject):
         self._parts.stream_view.show_placeholder("No live session")
         self.refresh()
 
-    @Slot(object)
-    def _on_stream_ready(self, stream: LiveStream) -> None:
-        self._parts.stream_view.show_stream(stream.url, stream.size.width, stream.size.height)
-
     @Slot(str, bool)
     def _on_session_ended(self, _license_id: str, acknowledged: bool) -> None:
         if self._closing():
@@ -198,16 +190,6 @@ class SessionBinding(QObject):
     @Slot(str, str)
     def _on_stream_failed(self, _reason: str, message: str) -> None:
         self._banners.on_stream_failed(message)
-
-    @Slot()
-    def show_stream_directly(self) -> bool:
-        """Load the stream page on its own (for a server that refuses framing)."""
-        stream = self._c.session.stream
-        if stream is None:
-            return False
-        self._parts.stream_view.show_direct(stream.url)
-        self._c.stream.begin()
-        return True
 
     def show_idle_placeholder(self, text: str = "") -> None:
         name = self._parts.top_bar.avatar_combo.currentText() or "the avatar"

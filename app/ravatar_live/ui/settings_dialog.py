@@ -40,7 +40,8 @@ from ravatar_live.ui.theme import set_variant
 class SettingsDialog(SettingsPages):
     def __init__(self, settings: Settings, *, avatars: Sequence[AvatarInfo] = (),
                  languages: Sequence[LanguageInfo] = (), devices: Sequence[AudioDevice] = (),
-                 demo: bool = False, sign_in_note: str = "", turn_note: str = "",
+                 speakers: Sequence[AudioDevice] = (), demo: bool = False,
+                 sign_in_note: str = "", turn_note: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -50,6 +51,7 @@ class SettingsDialog(SettingsPages):
         self._avatars = list(avatars)
         self._languages = list(languages)
         self._devices = list(devices)
+        self._speakers = list(speakers)
         self._sign_in_note = sign_in_note
         self._turn_note = turn_note  # why the end-of-turn model is not in use; empty when it is
         self._loading = False
@@ -140,6 +142,10 @@ class SettingsDialog(SettingsPages):
         self.sensitivity_slider.setValue(round(s.vad_sensitivity * 100))
         self.hangover_spin.setValue(s.vad_hangover_ms)
         self.turn_combo.setCurrentIndex(max(0, self.turn_combo.findData(s.turn_patience)))
+        self.player_combo.setCurrentIndex(max(0, self.player_combo.findData(s.stream_player)))
+        if s.speaker_id and self.speaker_combo.findData(s.speaker_id) < 0:
+            self.speaker_combo.addItem("Not connected now", s.speaker_id)  # kept, not lost
+        self.speaker_combo.setCurrentIndex(max(0, self.speaker_combo.findData(s.speaker_id)))
         self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(s.microphone_id)))
         self.pcm_check.setChecked(s.stream_takes_as_pcm)
         self.page_mic_check.setChecked(s.allow_stream_page_microphone)
@@ -195,6 +201,8 @@ class SettingsDialog(SettingsPages):
             vad_sensitivity=self.sensitivity_slider.value() / 100,
             vad_hangover_ms=self.hangover_spin.value(),
             turn_patience=str(self.turn_combo.currentData()),
+            stream_player=str(self.player_combo.currentData() or "auto"),
+            speaker_id=str(self.speaker_combo.currentData() or ""),
             microphone_id=str(self.mic_combo.currentData() or ""),
             stream_takes_as_pcm=self.pcm_check.isChecked(),
             allow_stream_page_microphone=self.page_mic_check.isChecked(),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QWidget
 
+from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.states import SessionState
 from ravatar_live.settings import Settings
@@ -49,6 +50,7 @@ class SettingsFlow(QObject):
         return SettingsDialog(
             self._c.settings, avatars=info.avatars if info else (),
             languages=info.languages if info else (), devices=self._c.voice.devices(),
+            speakers=_speakers(),
             demo=self._c.force_demo, sign_in_note=self.sign_in_note,
             turn_note=self._c.voice.turn_note, parent=self._window)
 
@@ -88,3 +90,10 @@ class SettingsFlow(QObject):
     @Slot()
     def restart_session(self) -> None:
         self._hooks.spawn(self._c.restart_session())
+
+
+def _speakers() -> list[AudioDevice]:
+    # Imported when Settings opens: PortAudio / Qt Multimedia are not loaded at start-up.
+    from ravatar_live.stream.audio_output import list_output_devices  # noqa: PLC0415
+
+    return list_output_devices()

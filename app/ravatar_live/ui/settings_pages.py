@@ -28,6 +28,7 @@ from ravatar_live.settings import (
     MAX_STREAM_HEIGHT,
     MAX_STREAM_WIDTH,
     RESOLUTION_PRESETS,
+    StreamPlayerChoice,
     TurnPatience,
     VoiceMode,
 )
@@ -44,6 +45,11 @@ TURN_PATIENCE_LABELS: dict[TurnPatience, str] = {
     "patient": "Patient",
 }
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+PLAYER_LABELS: dict[StreamPlayerChoice, str] = {
+    "auto": "Automatic (recommended)",
+    "web": "Built-in browser (RAVATAR's page)",
+    "native": "The app's own player",
+}
 CUSTOM = "custom"
 
 
@@ -56,6 +62,7 @@ class SettingsPages(QDialog):
         self._devices: list[AudioDevice] = []
         self._sign_in_note = ""
         self._turn_note = ""
+        self._speakers: list[AudioDevice] = []
 
     def _scrolling(self, page: QWidget) -> QScrollArea:
         """The page in a scroll area: a small dialog scrolls instead of clipping (sideways too,
@@ -134,8 +141,27 @@ class SettingsPages(QDialog):
         form.addRow("", self._hint(f"Up to {MAX_STREAM_WIDTH} × {MAX_STREAM_HEIGHT}. Applies "
                                    "at the next session start (the app offers to restart a "
                                    "running one).", page))
+        self.player_combo = QComboBox(page)
+        for choice, label in PLAYER_LABELS.items():
+            self.player_combo.addItem(label, choice)
+        self.player_combo.setAccessibleName("Stream player")
+        self.player_combo.setToolTip(
+            "The built-in browser shows RAVATAR's own page but cannot play H.264 video, which "
+            "avatar streams usually send; the app's own player plays H.264 and VP8. Automatic "
+            "uses what worked last time and switches by itself.")
+        self.player_combo.setAccessibleDescription(self.player_combo.toolTip())
+        self.speaker_combo = QComboBox(page)
+        self.speaker_combo.setAccessibleName("Speaker")
+        self.speaker_combo.setAccessibleDescription(
+            "Where the app's own player plays the avatar's voice (the built-in browser uses "
+            "the system's default)")
+        self.speaker_combo.addItem("System default", "")
+        for device in self._speakers:
+            self.speaker_combo.addItem(device.name, device.id)
         form.addRow("Avatar", self.avatar_combo)
         form.addRow("Language", self.language_combo)
+        form.addRow("Stream player", self.player_combo)
+        form.addRow("Speaker", self.speaker_combo)
         return page
 
     def _build_voice_tab(self) -> QWidget:

@@ -14,6 +14,7 @@ class Command(StrEnum):
     SESSION = "session"
     FOCUS_MESSAGE = "focus-message"
     MUTE = "mute"
+    AVATAR_SOUND = "avatar-sound"
     HANDS_FREE = "hands-free"
     SETTINGS = "settings"
     SHORTCUTS = "shortcuts"
@@ -33,6 +34,7 @@ SHORTCUTS: Final = (
     Shortcut(Command.SESSION, "Start or end the live session", ("Ctrl+Return", "Ctrl+Enter")),
     Shortcut(Command.FOCUS_MESSAGE, "Go to the message box", ("Ctrl+L",)),
     Shortcut(Command.MUTE, "Mute or unmute the microphone", ("Ctrl+Shift+M",)),
+    Shortcut(Command.AVATAR_SOUND, "Mute or unmute the avatar", ("Ctrl+Shift+A",)),
     Shortcut(Command.HANDS_FREE, "Turn hands-free listening on or off", ("Ctrl+Shift+H",)),
     Shortcut(Command.SETTINGS, "Settings", ("Ctrl+,",)),
     Shortcut(Command.SHORTCUTS, "Keyboard shortcuts", ("F1",)),

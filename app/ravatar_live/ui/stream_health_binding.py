@@ -1,5 +1,6 @@
-"""Stream figures and per-turn latency: the stats overlay, the codec / no-frames problem on the
-banner with its "Open in browser" offer, the latency beside each reply and its CSV export."""
+"""Stream figures and per-turn latency: the stats overlay (fed by the controller's StreamHealth,
+whichever player shows the stream), a stream problem no player switch could solve on the banner
+with its "Open in browser" offer, the latency beside each reply and its CSV export."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ravatar_live.live.controller import AppController
-from ravatar_live.live.stream_health import StreamHealth, install_stats_probe
+from ravatar_live.live.stream_health import StreamHealth
 from ravatar_live.live.turn_latency import TurnLatencyTracker
 from ravatar_live.ui.banner import GENERAL, Banner
 from ravatar_live.ui.conversation import ConversationView
 from ravatar_live.ui.stream_area import StreamArea
 from ravatar_live.ui.stream_stats import StreamProblemPresenter, StreamStatsOverlay
-from ravatar_live.ui.stream_view import StreamView
+from ravatar_live.ui.stream_view import StreamView, install_stats_probe
 from ravatar_live.ui.window_banners import WindowBanners
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,12 @@ class StreamHealthBinding(QObject):
         self._banner = banner
         c = controller
         install_stats_probe(view.stream_page.profile())
-        self.health = StreamHealth(parent=self)
+        self.health: StreamHealth = c.health
         self.turns = TurnLatencyTracker(parent=self)
         self.overlay = StreamStatsOverlay(area)
         self.overlay.keep_clear_of(banner)
         self.stats_action: QAction = self.overlay.toggle_action()
-        self.problems = StreamProblemPresenter(self.health, banner, open_in_browser,
+        self.problems = StreamProblemPresenter(c.players, banner, open_in_browser,
                                                parent=self)
         self.export_action = QAction("Export turn latencies…", window)
         self.export_action.setToolTip(
@@ -48,7 +49,7 @@ class StreamHealthBinding(QObject):
         self.export_action.triggered.connect(self._on_export)
         #: Asks where to save the export (replaced in tests: no file dialog in CI).
         self.ask_save_path: Callable[[str], str] = self._ask_save_path
-        view.page_message.connect(self.health.on_page_message)
+        c.players.player_changed.connect(self.overlay.show_player)
         self.health.stats_updated.connect(self.overlay.show_stats)
         self.health.first_frame.connect(self.overlay.show_first_frame)
         self.health.avatar_audio_started.connect(self.turns.on_avatar_audio_started)
@@ -66,11 +67,9 @@ class StreamHealthBinding(QObject):
     @Slot()
     def begin(self) -> None:
         self.overlay.clear()
-        self.health.begin()
 
     @Slot()
     def over(self) -> None:
-        self.health.reset()
         self.overlay.clear()
         # The problem presenter posts under the banner's general topic and may have been
         # covered by a more important message meanwhile: its problem ends with the stream.

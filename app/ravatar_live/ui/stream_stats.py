@@ -18,16 +18,21 @@ from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
+from ravatar_live.live.player_choice import PlayerKind
 from ravatar_live.live.stream_health import StreamHealth, StreamStats, codec_label
+from ravatar_live.live.stream_players import StreamPlayers
 from ravatar_live.live.turn_latency import Turn
 from ravatar_live.ui.banner import Banner, BannerKind
 
-ROWS = ("Video codec", "Frames", "Frame rate", "Resolution", "Bitrate", "Round trip",
-        "Audio level", "First frame", "Last turn")
+ROWS = ("Player", "Video codec", "Frames", "Frame rate", "Resolution", "Bitrate",
+        "Round trip", "Jitter", "Audio level", "First frame", "Last turn")
+PLAYER_NAMES = {PlayerKind.WEB.value: "Built-in browser", PlayerKind.NATIVE.value: "App's own"}
 DASH = "\u2014"
 MARGIN = 12
 PROBLEM_TITLES = {"codec": "The video cannot be played here",
-                  "no-frames": "No video from the stream"}
+                  "no-frames": "No video from the stream",
+                  "access": "The stream refused the app",
+                  "connection": "The stream could not connect"}
 
 
 def _level_text(level: float | None) -> str:
@@ -57,7 +62,10 @@ def format_stats(stats: StreamStats) -> dict[str, str]:
         "Resolution": f"{stats.width}\u00d7{stats.height}" if stats.width and stats.height
         else DASH,
         "Bitrate": f"{stats.bitrate_kbps:.0f} kbit/s" if stats.bitrate_kbps is not None else DASH,
-        "Round trip": f"{stats.rtt_ms:.0f} ms" if stats.rtt_ms is not None else DASH,
+        "Round trip": (f"{stats.rtt_ms:.0f} ms"
+                       + (" (signalling)" if stats.rtt_source == "signalling" else "")
+                       if stats.rtt_ms is not None else DASH),
+        "Jitter": f"{stats.jitter_ms:.0f} ms" if stats.jitter_ms is not None else DASH,
         "Audio level": _level_text(stats.audio_level),
     }
 
@@ -153,11 +161,19 @@ class StreamStatsOverlay(QFrame):
         self._values["Last turn"].setText(f"reply {reply}, voice {voice}")
         self._fit()
 
+    @Slot(str)
+    def show_player(self, kind: str) -> None:
+        """Which player shows the stream (a PlayerKind value; "" for none)."""
+        self._values["Player"].setText(PLAYER_NAMES.get(kind, DASH))
+        self._fit()
+
     @Slot()
     def clear(self) -> None:
+        """Forget the stream's figures (the player row follows `show_player`)."""
         self._state.setText("No stream")
-        for value in self._values.values():
-            value.setText(DASH)
+        for name, value in self._values.items():
+            if name != "Player":
+                value.setText(DASH)
         self._fit()
 
     # --- placement ---------------------------------------------------------------------------
@@ -192,13 +208,14 @@ class StreamStatsOverlay(QFrame):
 
 
 class StreamProblemPresenter(QObject):
-    """Shows StreamHealth's problems on a Banner, offering to open the stream in the browser.
+    """Shows stream problems on a Banner, offering to open the stream in the browser. The source
+    is the players service (the problems no player switch can solve) or, alone, a StreamHealth.
 
     A codec problem is known before the page reports "ravatar-session-start", so the window's
     short-lived "Live" (success) banner would cover it: the problem comes back over a success
     banner, and gives way to anything else (errors, "Session ended"...)."""
 
-    def __init__(self, health: StreamHealth, banner: Banner,
+    def __init__(self, health: StreamHealth | StreamPlayers, banner: Banner,
                  open_in_browser: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent or health)
         self._banner = banner

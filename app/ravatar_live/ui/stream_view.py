@@ -34,6 +34,7 @@ from ravatar_live.resources import resource_path
 logger = logging.getLogger(__name__)
 
 BRIDGE_PREFIX = "RAVATAR_BRIDGE "
+PROBE_SCRIPT_NAME = "ravatar-stream-stats"
 _MIC_TYPES = (
     QWebEnginePermission.PermissionType.MediaAudioCapture,
     QWebEnginePermission.PermissionType.MediaAudioVideoCapture,
@@ -71,6 +72,28 @@ def _direct_bridge_source(stream_origin: str) -> str:
       {{kind: "message", data: ev.data, origin: ev.origin}}));
   }});
 }})();"""
+
+
+def install_stats_probe(profile: QWebEngineProfile) -> QWebEngineScript:
+    """Add the stream-health probe (resources/stream_stats.js) to a web profile, once; later
+    calls return the installed script. Its reports arrive as "ravatar-stats {json}" page
+    messages, which `live.stream_health.StreamHealth` reads.
+
+    Profile scripts, not page scripts: QtWebEngine injects page scripts into same-process
+    frames only, and the stream is a cross-origin iframe (another renderer process)."""
+    scripts = profile.scripts()
+    found = scripts.find(PROBE_SCRIPT_NAME)
+    if found:
+        return found[0]
+    script = QWebEngineScript()
+    script.setName(PROBE_SCRIPT_NAME)
+    script.setSourceCode(resource_path("stream_stats.js").read_text(encoding="utf-8"))
+    # Before the page's own scripts, in the page's world: it must see the page's connections.
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    scripts.insert(script)
+    return script
 
 
 _profile: QWebEngineProfile | None = None

@@ -148,6 +148,10 @@ class StreamInstance:
         """Every connected player's facts (thread-safe)."""
         return self._server.book.describe() if self._server is not None else []
 
+    def departed_players(self) -> list[PlayerFacts]:
+        """Players that have left, as they were then (thread-safe)."""
+        return self._server.book.departed() if self._server is not None else []
+
     def signalling_log(self) -> list[dict[str, str]]:
         """The signalling messages so far (thread-safe)."""
         return self._server.book.signalling_log() if self._server is not None else []

@@ -33,6 +33,7 @@ class PeerFacts(TypedDict):
     offered: list[str]  # video codecs in the offer, in order
     codec: str | None  # the video codec the answer chose; None when rejected or not answered
     rejected: list[str]  # media kinds the answer rejected ("video" for a web view and H.264)
+    answered_at: float | None  # time.monotonic() when the player's answer arrived
     frames_sent: int
     samples_spoken: int  # 48 kHz samples of the avatar's voice sent
     replies_spoken: int
@@ -51,7 +52,8 @@ class PlayerFacts(PeerFacts):
 
 
 def _no_peer() -> PeerFacts:
-    return {"state": "none", "offered": [], "codec": None, "rejected": [], "frames_sent": 0,
+    return {"state": "none", "offered": [], "codec": None, "rejected": [], "answered_at": None,
+            "frames_sent": 0,
             "samples_spoken": 0, "replies_spoken": 0, "replies_interrupted": 0, "size": None,
             "mic": {"frames": 0, "speech": False, "utterances": 0}}
 
@@ -80,6 +82,7 @@ class PlayerBook:
         self._changed = changed
         self._lock = threading.Lock()
         self._players: dict[str, Player] = {}
+        self._departed: deque[PlayerFacts] = deque(maxlen=LOG_SIZE)
         self._log: deque[dict[str, str]] = deque(maxlen=LOG_SIZE)
         self._joined = 0
 
@@ -91,10 +94,18 @@ class PlayerBook:
         self._changed()
         return player
 
-    def leave(self, player: Player) -> None:
+    def leave(self, player: Player, facts: PlayerFacts | None = None) -> None:
+        """`player` left; `facts` is how it was while connected (default: as it is now)."""
+        facts = facts if facts is not None else player.describe()
         with self._lock:
-            self._players.pop(player.player_id, None)
+            if self._players.pop(player.player_id, None) is not None:
+                self._departed.append(facts)
         self._changed()
+
+    def departed(self) -> list[PlayerFacts]:
+        """Players that have left, as they were when they left, oldest first."""
+        with self._lock:
+            return list(self._departed)
 
     def note(self, player: Player, direction: str, kind: str) -> None:
         """Log one message: direction "in" (from the player) or "out"; kind is its type."""

@@ -74,8 +74,9 @@ class PlayerChannel:
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
+            facts = self.player.describe()  # before its peer goes: what tests ask afterwards
             await self._close_peer()
-            self._book.leave(self.player)
+            self._book.leave(self.player, facts)
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one message (logged by type); a closing socket is not an error."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,7 @@ class StreamerPeer:
         self.offered: list[str] = []
         self.codec: str | None = None  # the video codec the answer chose; None when rejected
         self.rejected: list[str] = []
+        self.answered_at: float | None = None  # time.monotonic() of the player's answer
         self._pc.on("connectionstatechange", self._on_state)
         self._pc.on("track", self._on_track)
 
@@ -97,6 +99,7 @@ class StreamerPeer:
         mic = self.mic
         return {"state": self.connection_state, "offered": list(self.offered),
                 "codec": self.codec, "rejected": list(self.rejected),
+                "answered_at": self.answered_at,
                 "frames_sent": self._video.frames_sent,
                 "samples_spoken": self.performance.samples_spoken,
                 "replies_spoken": self.performance.replies_spoken,
@@ -142,6 +145,7 @@ class StreamerPeer:
         negotiation the answer's first video codec is the one streamed."""
         if self._video_transceiver is None:
             raise RuntimeError("an answer before any offer")
+        self.answered_at = time.monotonic()
         self.rejected = rejected_kinds(sdp)
         if self.rejected:
             log.warning("the player rejected the %s offered (%s); it connects without it",
