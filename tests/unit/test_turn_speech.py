@@ -27,6 +27,7 @@ from ravatar_live.audio.vad import SileroVad
 from ravatar_live.audio.voice import VoiceController
 from tests.support.speech_synth import Clip, compose, espeak_available
 from tests.support.take_quality import phrased_sentence
+from tests.support.voices import ESPEAK_VOICES
 
 PAUSE_S = 0.5
 
@@ -36,7 +37,7 @@ def sentence() -> Clip:
     if not espeak_available():
         pytest.fail("espeak-ng is required (Debian: apt-get install espeak-ng)")
     speech = phrased_sentence(("I would like a table for two", "tomorrow evening."), [PAUSE_S],
-                              voice="en-us", speed=150, level_rms=0.06)
+                              voice=ESPEAK_VOICES[0], rate=0.85, level_rms=0.06)
     return compose([speech], [], lead_s=1.0, tail_s=2.0)
 
 
@@ -59,9 +60,10 @@ def test_the_turn_model_keeps_the_sentence_in_one_take(sentence: Clip,
     assert take.start_s <= truth.start_s and abs(take.end_s - truth.end_s) < 0.25
     limit = TakeSettings().turn.limit_ms / 1000  # type: ignore[union-attr]
     assert take.closed_s - truth.end_s <= limit + 0.25
-    # it was asked at the mid-sentence pause and said "not finished"
+    # it was asked at the mid-sentence pause and was not sure enough to close the turn there
+    threshold = TakeSettings().turn.threshold  # type: ignore[union-attr]
     assert judge.verdicts and judge.verdicts[0].probability is not None
-    assert judge.verdicts[0].probability < 0.5
+    assert judge.verdicts[0].probability < threshold
 
 
 def _write_wav(path: Path, samples: np.ndarray) -> None:
