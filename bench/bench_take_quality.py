@@ -217,8 +217,12 @@ def held_out_run(bench: Bench, base: TakeSettings, families: Sequence[str]) -> t
                 scores[k] = runs[t].scores[k]
     all_pick = pick_threshold(bench, lambda i: i.voice is not None, runs)
     label = "balanced, threshold held out"
+    voiced = [(t, runs[t].total(lambda i: i.voice is not None, bench.corpus)) for t in THRESHOLDS]
+    trade = "; ".join(f"{t:g}: {s.split}, {s.delay_percentile(50) * 1000:.0f}/"
+                      f"{s.delay_percentile(95) * 1000:.0f}" for t, s in voiced)
     note = (f"thresholds picked without the family: {', '.join(picks)}; on all four: "
-            f"{all_pick:g} (shipped: {base.turn.threshold:g})")
+            f"{all_pick:g} (shipped: {base.turn.threshold:g}).\nbalanced by threshold "
+            f"(split, P50/P95 ms): {trade}")
     return Run(label, scores, runs[base.turn.threshold].cpu_us), note
 
 
