@@ -13,9 +13,11 @@ run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
   libgbm1 fonts-dejavu-core espeak-ng portaudio19-dev)
 # (portaudio19-dev: headers to build PyAudio, the default capture backend.)
 # Test extras: a PulseAudio server for the virtual microphone, sox, Xvfb (+ x11-utils) for screenshots and window checks, desktop-file-utils for the
-# launcher check.
+# launcher check; flite and Festival with three English voices for the take-quality corpus
+# (voices recorded from people, beside espeak-ng's formant voices; tests/support/voices.py).
 test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
-  xvfb x11-utils desktop-file-utils imagemagick)
+  xvfb x11-utils desktop-file-utils imagemagick
+  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 
 packages=("${run_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")

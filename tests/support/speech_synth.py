@@ -30,8 +30,9 @@ def espeak_available() -> bool:
 
 
 def synthesize(text: str, *, voice: str = "en-us", speed: int = 175, pitch: int = 50,
-               level_rms: float = 0.06) -> Int16Array:
-    """16 kHz mono int16 speech, trimmed to the voiced span, scaled to ``level_rms`` (active)."""
+               level_rms: float = 0.06, trim: bool = True) -> Int16Array:
+    """16 kHz mono int16 speech, trimmed to the voiced span, scaled to ``level_rms`` (active);
+    ``trim=False``: as espeak-ng made it."""
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise SpeechSynthError("espeak-ng is not installed (Debian: apt-get install espeak-ng).")
@@ -40,14 +41,67 @@ def synthesize(text: str, *, voice: str = "en-us", speed: int = 175, pitch: int 
                                text], capture_output=True, check=True, timeout=30)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         raise SpeechSynthError("espeak-ng failed to speak.", detail=str(exc)) from exc
-    x = wav_to_wire(parse_wav(proc.stdout)).astype(np.float32) / 32768.0
+    raw = wav_to_wire(parse_wav(proc.stdout))
+    return trim_and_level(raw, level_rms=level_rms, what=text) if trim else raw
+
+
+def trim_and_level(samples: Int16Array, *, level_rms: float, what: str) -> Int16Array:
+    """Cut a synthesiser's silent margins (so the span is the true speech span) and scale the
+    active part to ``level_rms``."""
+    x = samples.astype(np.float32) / 32768.0
     loud = np.flatnonzero(np.abs(x) > _SILENCE)
     if loud.size == 0:
-        raise SpeechSynthError("espeak-ng produced silence.", detail=text)
+        raise SpeechSynthError("The synthesiser produced silence.", detail=what)
     x = x[loud[0] : loud[-1] + 1]
     active = x[np.abs(x) > _SILENCE]
     x *= level_rms / float(np.sqrt(np.mean(active * active)))
     return float_to_int16(x)
+
+
+def silent_runs(samples: Int16Array, *, hop: int = 160,
+                floor_db: float = -30.0) -> list[tuple[int, int]]:
+    """(start, end) sample spans inside the signal where every 10 ms frame is ``floor_db``
+    below the signal's active level: the synthesiser's own pauses (commas, stop closures)."""
+    x = samples.astype(np.float32) / 32768.0
+    n = x.size // hop
+    frame_rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
+    quiet = frame_rms < np.sqrt(np.mean(x * x)) * 10 ** (floor_db / 20)
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, q in enumerate(quiet):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            if start > 0:  # inside the speech, not a margin
+                runs.append((start * hop, i * hop))
+            start = None
+    return runs
+
+
+def stretch_pauses(samples: Int16Array, pauses_s: list[float], *,
+                   min_gap_s: float = 0.06) -> Int16Array | None:
+    """Replace the ``len(pauses_s)`` longest pauses the synthesiser made (in time order) by
+    silences of the given lengths; None unless each is at least ``min_gap_s`` and half as long
+    again as any other gap.
+    A sentence spoken whole with commas keeps the engine's own phrase-boundary prosody (a
+    continuation tune, no final fall) before each pause, as a person's would."""
+    if not pauses_s:
+        return samples
+    by_length = sorted(silent_runs(samples), key=lambda r: r[1] - r[0], reverse=True)
+    longest = by_length[: len(pauses_s)]
+    shortest = min((e - s for s, e in longest), default=0)
+    next_longest = max((e - s for s, e in by_length[len(pauses_s) :]), default=0)
+    # Each pause must stand out from the stop closures (gaps of 20-60 ms inside words).
+    if (len(longest) < len(pauses_s) or shortest < min_gap_s * SAMPLE_RATE
+            or shortest < 1.5 * next_longest):
+        return None
+    out: list[Int16Array] = []
+    pos = 0
+    for (start, end), pause in zip(sorted(longest), pauses_s, strict=True):
+        out += [samples[pos:start], silence(pause)]
+        pos = end
+    out.append(samples[pos:])
+    return np.concatenate(out)
 
 
 @dataclass(frozen=True, slots=True)

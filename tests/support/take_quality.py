@@ -25,8 +25,9 @@ from tests.support.speech_synth import (
     join_with_pause,
     mix_noise,
     silence,
-    synthesize,
+    stretch_pauses,
 )
+from tests.support.voices import ALL_VOICES, Voice
 
 PHRASES = (
     "Hello, could you tell me about your opening hours?",
@@ -59,8 +60,7 @@ PHRASED_SENTENCES = (
     ("Tell me more about", "the premium plan please."),
 )
 PHRASE_PAUSE_S = (0.25, 0.6)
-VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-us+f3")
-SPEEDS = (140, 175, 220)
+RATES = (0.8, 1.0, 1.25)   # times each voice's normal speed
 
 
 @dataclass
@@ -114,14 +114,22 @@ class CorpusItem:
     name: str
     clip: Clip
     snr_db: float | None  # None = clean
+    voice: Voice | None = None  # None: noise or silence only
 
 
-def phrased_sentence(phrases: Sequence[str], pauses_s: Sequence[float], *, voice: str,
-                     speed: int, level_rms: float) -> Int16Array:
-    """One sentence spoken phrase by phrase; every phrase but the last ends on a comma, so
-    espeak-ng gives it the rising tune of an unfinished clause, then the pause follows."""
-    parts = [synthesize(text if i == len(phrases) - 1 else f"{text},", voice=voice, speed=speed,
-                        level_rms=level_rms) for i, text in enumerate(phrases)]
+def phrased_sentence(phrases: Sequence[str], pauses_s: Sequence[float], *, voice: Voice,
+                     rate: float, level_rms: float) -> Int16Array:
+    """One sentence spoken phrase by phrase. The voice speaks it whole, commas between the
+    phrases, and the pause it makes at each comma is stretched to ``pauses_s``: the prosody
+    before each pause is the engine's own for a phrase boundary inside a sentence. When the
+    engine makes no clear pause at a comma, each phrase is spoken on its own (ending on a
+    comma) and the pauses are put between them."""
+    text = ", ".join(phrases)
+    whole = stretch_pauses(voice.speak(text, rate=rate, level_rms=level_rms), list(pauses_s))
+    if whole is not None:
+        return whole
+    parts = [voice.speak(p if i == len(phrases) - 1 else f"{p},", rate=rate, level_rms=level_rms)
+             for i, p in enumerate(phrases)]
     out: list[Int16Array] = []
     for part, pause in itertools.zip_longest(parts, pauses_s):
         out.append(part)
@@ -130,29 +138,33 @@ def phrased_sentence(phrases: Sequence[str], pauses_s: Sequence[float], *, voice
     return np.concatenate(out)
 
 
-def build_phrased_corpus(*, voices: Iterable[str] = VOICES, speeds: Iterable[int] = SPEEDS,
+def _item(kind: str, voice: Voice, rate: float, snr: float | None, clip: Clip) -> CorpusItem:
+    snr_name = "clean" if snr is None else f"{snr:g}dB"
+    return CorpusItem(f"{kind}{voice.label}@{rate:g}/{snr_name}", clip, snr, voice)
+
+
+def build_phrased_corpus(*, voices: Iterable[Voice] = ALL_VOICES, rates: Iterable[float] = RATES,
                          snrs: Sequence[float | None] = (None, 20.0, 10.0, 5.0),
                          sentences_per_clip: int = 3, seed: int = 11) -> list[CorpusItem]:
     """Clips of phrased sentences (pauses of 250-600 ms inside each), 2-3 s apart, at every
     SNR: the mid-sentence pauses a turn detector must sit through."""
     rng = np.random.default_rng(seed)
     sentences = itertools.cycle(PHRASED_SENTENCES)
-    base: list[tuple[str, Clip]] = []
-    for voice, speed in itertools.product(voices, speeds):
+    base: list[tuple[Voice, float, Clip]] = []
+    for voice, rate in itertools.product(voices, rates):
         utts = []
         for _ in range(sentences_per_clip):
             phrases = next(sentences)
             pauses = [float(rng.uniform(*PHRASE_PAUSE_S)) for _ in phrases[1:]]
-            utts.append(phrased_sentence(phrases, pauses, voice=voice, speed=speed,
+            utts.append(phrased_sentence(phrases, pauses, voice=voice, rate=rate,
                                          level_rms=float(rng.uniform(0.03, 0.1))))
         gaps = [float(rng.uniform(2.0, 3.0)) for _ in range(len(utts) - 1)]
-        base.append((f"phrased/{voice}@{speed}", compose(utts, gaps)))
-    return [CorpusItem(f"{name}/{'clean' if snr is None else f'{snr:g}dB'}",
-                       clip if snr is None else mix_noise(clip, snr, rng), snr)
-            for snr in snrs for name, clip in base]
+        base.append((voice, rate, compose(utts, gaps)))
+    return [_item("phrased/", voice, rate, snr, clip if snr is None else mix_noise(clip, snr, rng))
+            for snr in snrs for voice, rate, clip in base]
 
 
-def build_corpus(*, voices: Iterable[str] = VOICES, speeds: Iterable[int] = SPEEDS,
+def build_corpus(*, voices: Iterable[Voice] = ALL_VOICES, rates: Iterable[float] = RATES,
                  snrs: Sequence[float | None] = (None, 20.0, 10.0, 5.0),
                  utterances_per_clip: int = 3, noise_only_s: float = 8.0,
                  seed: int = 7) -> list[CorpusItem]:
@@ -160,25 +172,21 @@ def build_corpus(*, voices: Iterable[str] = VOICES, speeds: Iterable[int] = SPEE
     each at every SNR; plus noise-only and silence-only clips that must yield no take."""
     rng = np.random.default_rng(seed)
     phrases = itertools.cycle(PHRASES)
-    base: list[tuple[str, Clip]] = []
-    for voice, speed in itertools.product(voices, speeds):
+    base: list[tuple[Voice, float, Clip]] = []
+    for voice, rate in itertools.product(voices, rates):
         utts = []
         for k in range(utterances_per_clip):
             level = float(rng.uniform(0.03, 0.1))
             if k == 1:  # "I would like ... [pause] ... please": one take, not two
-                parts = [synthesize(next(phrases), voice=voice, speed=speed, level_rms=level),
-                         synthesize(next(phrases), voice=voice, speed=speed, level_rms=level)]
+                parts = [voice.speak(next(phrases), rate=rate, level_rms=level),
+                         voice.speak(next(phrases), rate=rate, level_rms=level)]
                 utts.append(join_with_pause(parts, float(rng.uniform(0.2, 0.3))))
             else:
-                utts.append(synthesize(next(phrases), voice=voice, speed=speed, level_rms=level))
+                utts.append(voice.speak(next(phrases), rate=rate, level_rms=level))
         gaps = [float(rng.uniform(1.2, 2.5)) for _ in range(len(utts) - 1)]
-        base.append((f"{voice}@{speed}", compose(utts, gaps)))
-    items: list[CorpusItem] = []
-    for snr in snrs:
-        for name, clip in base:
-            noisy = clip if snr is None else mix_noise(clip, snr, rng)
-            items.append(CorpusItem(f"{name}/{'clean' if snr is None else f'{snr:g}dB'}",
-                                    noisy, snr))
+        base.append((voice, rate, compose(utts, gaps)))
+    items = [_item("", voice, rate, snr, clip if snr is None else mix_noise(clip, snr, rng))
+             for snr in snrs for voice, rate, clip in base]
     empty = Clip(silence(noise_only_s), ())
     items.append(CorpusItem("silence-only", empty, None))
     for snr in snrs:

@@ -34,8 +34,8 @@ class TurnSettings:
     judge_after_ms: int = 128       # silence that counts as a pause worth judging
     complete_ms: int = 300          # silence that ends a turn the model calls complete
     limit_ms: int = 1200            # silence that ends a turn whatever the model says
-    threshold: float = 0.5          # completion probability that counts as complete (the
-                                    # model's own decision point)
+    threshold: float = 0.99         # completion probability that closes a turn fast: only
+                                    # when the model is very sure (see TURN_PRESETS)
 
     def validated(self) -> TurnSettings:
         checks = (
@@ -51,15 +51,20 @@ class TurnSettings:
         return self
 
 
-# Balanced closes a turn the model calls finished after the same 300 ms as the plain hangover
-# (about 0.4 s after the true end: Silero notices the end ~0.1 s late) and waits out a pause it
-# calls unfinished up to 1.2 s, so it never cuts a sentence the hangover alone would have kept
-# whole. Quick answers sooner and waits less; Patient protects longer pauses.
-# bench/bench_take_quality.py measures all three against the plain hangovers.
+# Measured by bench/bench_take_quality.py on four families of synthetic voices (espeak-ng,
+# flite, Festival, Piper): there the model tells a finished sentence from a pause inside one
+# little better than chance (ROC AUC 0.5-0.7 by family), and any threshold below 0.99 splits
+# more than 2 % of the sentences (0.99 is also what the bench picks with each family held out).
+# So the model closes a turn fast only when it is very sure, and the limit ends most turns:
+# Balanced's keeps whole the 250-600 ms pauses people make inside a sentence (Silero notices a
+# pause ~0.1 s late, so a 600 ms pause shows as ~0.5 s of silence); Quick answers sooner and
+# cuts pauses over ~0.45 s; Patient waits out pauses up to ~1.2 s. Balanced closes a complete
+# turn after the same 300 ms as the plain hangover, so it never cuts a sentence the hangover
+# alone would have kept whole.
 TURN_PRESETS: dict[TurnPatience, TurnSettings] = {
-    "quick": TurnSettings(complete_ms=200, limit_ms=800),
-    "balanced": TurnSettings(),
-    "patient": TurnSettings(complete_ms=400, limit_ms=2000),
+    "quick": TurnSettings(complete_ms=200, limit_ms=480),
+    "balanced": TurnSettings(complete_ms=300, limit_ms=600),
+    "patient": TurnSettings(complete_ms=400, limit_ms=1200),
 }
 
 
