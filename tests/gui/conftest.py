@@ -28,6 +28,7 @@ QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 import qasync  # noqa: E402  (after PySide6)
 
+from ravatar_live.api.backoff import BackoffPolicy  # noqa: E402
 from ravatar_live.audio.capture import AudioCapture  # noqa: E402
 from ravatar_live.audio.capture_file import FileReplayCapture  # noqa: E402
 from ravatar_live.audio.settings import VoiceSettings  # noqa: E402
@@ -49,6 +50,8 @@ T = TypeVar("T")
 _SESSION_LOOP: dict[str, qasync.QEventLoop] = {}
 WAIT_MS = 30_000  # generous: the first QtWebEngine start on a 2-core CI box is slow
 USER_ID = "0123456789abcdef01234567"
+#: 503/504 retried three times, 50 ms apart: the protocol's schedule, shortened for tests.
+QUICK_RETRY = BackoffPolicy(base_s=0.05, cap_s=0.05, max_attempts=3)
 
 
 @pytest.fixture(scope="session")
@@ -171,7 +174,7 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
     made: list[AppHarness] = []
 
     def factory(*, sim: SimulatorConfig | None = None, settings: Settings | None = None,
-                retry_delays: tuple[float, ...] = (0.05, 0.05, 0.05),
+                retry_policy: BackoffPolicy = QUICK_RETRY,
                 stream_start_timeout_s: float = 30.0, connect: bool = True,
                 microphone: bool = True, demo: bool = True,
                 capture: AudioCapture | None = None) -> AppHarness:
@@ -186,7 +189,7 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
         controller = AppController(
             base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
             simulator_config=sim or quick_simulator(),
-            retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s,
+            retry_policy=retry_policy, stream_start_timeout_s=stream_start_timeout_s,
             player_memory=PlayerMemory(tmp_path / "stream-players.json"),
             # No sound card here (and the e2e layer's PulseAudio may be up): the native player
             # plays no audio in GUI tests; its levels and voice onsets still work.

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
 
-from ravatar_live.api.reconnect import BackoffPolicy, LinkState
+from ravatar_live.api.backoff import CHAT_RECONNECT, BackoffPolicy
+from ravatar_live.api.reconnect import LinkState
 from ravatar_live.live.chat import QUEUED_NOTICE
 from ravatar_live.live.controller import STREAM_CLOSED_NOTICE
 from ravatar_live.live.license_journal import LicenseJournal
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.gui
 
 USER_ID = "0123456789abcdef01234567"
 # Quick reconnects: the first retry within 50 ms, later ones within 200 ms.
-FAST_BACKOFF = BackoffPolicy(base_s=0.05, cap_s=0.2)
+FAST_BACKOFF = replace(CHAT_RECONNECT, base_s=0.05, cap_s=0.2)
 
 
 def link_state(app) -> LinkState | None:
@@ -65,7 +67,7 @@ def remote_settings(sim: SimulatorThread) -> Settings:
 # --- the chat link ---------------------------------------------------------------------------
 def test_text_typed_while_the_chat_reconnects_is_sent_after_it_is_back(make_app, qtbot) -> None:
     app = make_app(connect=False)
-    app.controller.connection.chat_backoff = BackoffPolicy(base_s=0.5, cap_s=1.0)
+    app.controller.connection.chat_backoff = replace(CHAT_RECONNECT, base_s=0.5, cap_s=1.0)
     app.run(app.controller.startup(start_session=False))
     license_id = app.go_live()
     w = app.window
@@ -208,7 +210,7 @@ def test_a_403_once_is_renewed_and_retried_without_bothering_the_user(make_app, 
 # --- /endLiveSession failures ----------------------------------------------------------------
 def test_a_failed_end_is_retried_while_the_app_runs(make_app, remote, qtbot) -> None:
     app = make_app(settings=remote_settings(remote), demo=False)
-    app.controller.session.end_retry_delays_s = (0.1, 0.2)
+    app.controller.session.end_retry = BackoffPolicy(base_s=0.1, cap_s=0.2)
     license_id = app.go_live()
     journal = LicenseJournal(app.tmp_path / "licenses.json")
     remote.call(lambda s: s.inject_fault(route="/endLiveSession", status=503, count=3))
@@ -248,7 +250,7 @@ def test_a_leftover_that_still_cannot_be_ended_stays_journaled_and_is_retried(
     token = remote.call(lambda s: s.mint_token(USER_ID, "faults-test"))
     assert token
     app = make_app(settings=remote_settings(remote), demo=False, connect=False)
-    app.controller.session.end_retry_delays_s = (0.2,)
+    app.controller.session.end_retry = BackoffPolicy(base_s=0.2, cap_s=0.2)
     journal = LicenseJournal(app.tmp_path / "licenses.json")
     journal.add("license-left-behind", remote.base_url)
     remote.call(lambda s: s.inject_fault(route="/endLiveSession", status=504, count=2))
@@ -290,7 +292,7 @@ def test_closing_while_the_license_request_is_on_the_wire_still_ends_the_license
 
 
 def test_cancelling_during_the_busy_back_off_stops_at_once(make_app) -> None:
-    app = make_app(retry_delays=(5.0, 5.0, 5.0))
+    app = make_app(retry_policy=BackoffPolicy(base_s=5.0, cap_s=5.0, max_attempts=3))
     app.wait_connected()
     app.sim.inject_fault(route="/startLiveSession", status=503, count=1)
     app.window.session_button.click()

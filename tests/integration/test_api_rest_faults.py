@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.api.errors import (
     InvalidRequestError,
     InvalidStreamSizeError,
@@ -87,7 +88,8 @@ async def test_async_on_retry_callback_is_awaited(client: RavatarClient,
 
 async def test_retry_wait_is_cancellable(http: aiohttp.ClientSession,
                                          sim: RunningSimulator) -> None:
-    slow = RavatarClient(http, sim.base_url, "p-1", "u-1", retry_delays=(30.0,))
+    slow = RavatarClient(http, sim.base_url, "p-1", "u-1",
+                          retry_policy=BackoffPolicy(base_s=30.0, cap_s=30.0, max_attempts=1))
     avatar = await _avatar(slow)
     sim.inject_fault(START, status=503, count=None)  # busy forever
     retries = RetryLog()
@@ -182,7 +184,8 @@ async def test_unreadable_bodies(client: RavatarClient, sim: RunningSimulator,
 
 async def test_jwt_failure_is_typed(http: aiohttp.ClientSession, sim: RunningSimulator) -> None:
     sim.inject_fault("/jwt", status=503, count=1)
-    client = RavatarClient(http, sim.base_url, "p-1", "u-1", retry_delays=(0.01,))
+    client = RavatarClient(http, sim.base_url, "p-1", "u-1",
+                            retry_policy=BackoffPolicy(base_s=0.01, cap_s=0.01, max_attempts=1))
     with pytest.raises(ServiceBusyError):
         await client.token()
     assert await client.token()  # recovered on the next call

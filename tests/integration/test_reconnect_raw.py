@@ -14,14 +14,14 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from ravatar_live.api.backoff import CHAT_RECONNECT
 from ravatar_live.api.reconnect import (
-    BackoffPolicy,
     LinkState,
     LinkStatus,
     NotSent,
@@ -29,7 +29,7 @@ from ravatar_live.api.reconnect import (
 )
 from ravatar_live.api.ws import ChatSocket
 
-FAST = BackoffPolicy(base_s=0.02, cap_s=0.1)
+FAST = replace(CHAT_RECONNECT, base_s=0.02, cap_s=0.1)
 WAIT_S = 10.0
 
 Handler = Callable[["RawServer", web.WebSocketResponse, int], Awaitable[None]]

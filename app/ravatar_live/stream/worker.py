@@ -5,10 +5,10 @@ the aiortc peer (RTP/SRTP in Python), picture conversion to QVideoFrame and the 
 aiortc decodes on its own decoder threads; the audio device pulls on its own. The GUI thread only
 takes the newest frame from the mailbox when told (`PlayerEvents.frame_ready`).
 
-Reconnect like the stream page: when the socket drops or the peer fails, try again after each of
-`retry_delays` (0.5, 1, 2, 4 s); a connection that showed frames starts the series afresh. Then
-give up: `session_closed`. `streamerDisconnected`, a refused access and an undecodable codec end
-it at once.
+Reconnect like the stream page: when the socket drops or the peer fails, try again as `reconnect`
+says (backoff.STREAM_RECONNECT: 0.5, 1, 2, 4 s); a connection that showed frames starts the
+series afresh. Then give up: `session_closed`. `streamerDisconnected`, a refused access and an
+undecodable codec end it at once.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import aiohttp
 import av
 from PySide6.QtMultimedia import QVideoFrame
 
+from ravatar_live.api.backoff import STREAM_RECONNECT, BackoffPolicy
 from ravatar_live.stream.access import open_stream_page
 from ravatar_live.stream.audio_output import DEFAULT_BACKENDS, AudioOutput, open_output
 from ravatar_live.stream.audio_playback import AudioPlayback
@@ -50,7 +51,7 @@ class PlayerSettings:
     """How the native player connects and plays (defaults follow the stream page)."""
 
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
-    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    reconnect: BackoffPolicy = STREAM_RECONNECT
     page_timeout_s: float = 10.0
     stats_interval_s: float = 1.0
     # Output backends in order of preference; () plays no audio (levels and onsets still work).
@@ -186,7 +187,7 @@ class PlayerWorker:
     async def _play(self, http: aiohttp.ClientSession) -> None:
         failures = 0
         streamer_id: str | None = None
-        delays = self._settings.retry_delays
+        policy = self._settings.reconnect
         while True:
             self._state = "connecting" if failures == 0 else "reconnecting"
             connection: StreamConnection | None = None
@@ -211,17 +212,17 @@ class PlayerWorker:
                 if self._connection_frames > 0:
                     failures = 0  # it was playing: start the back-off series afresh
                 self._connection_frames = 0
-                if failures >= len(delays):
+                failures += 1
+                if policy.gives_up(failures):
                     message = (f"{exc.user_message} The stream could not be reconnected after "
-                               f"{len(delays)} attempts.")
+                               f"{failures - 1} attempts.")
                     logger.warning("native stream given up: %s", exc)
                     self._events.problem("connection", message)
                     self._events.session_closed(message)
                     return
-                delay = delays[failures]
-                failures += 1
+                delay = policy.delay(failures)
                 logger.warning("native stream interrupted (%s); reconnecting in %.1f s "
-                               "(attempt %d of %d)", exc, delay, failures, len(delays))
+                               "(attempt %d)", exc, delay, failures)
                 self._state = "reconnecting"
                 self._peer = None
                 await asyncio.sleep(delay)
