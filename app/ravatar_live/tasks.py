@@ -61,9 +61,12 @@ class TaskSet:
         return not pending
 
     async def cancel_and_wait(self) -> None:
-        """Cancel every task and wait until they have all finished (for a clean close)."""
-        self.cancel_all()
-        await self.wait()
+        """Cancel every other task and wait until they have all finished (for a clean close)."""
+        others = self._tasks - {asyncio.current_task()}
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others)
 
     def __len__(self) -> int:
         return len(self._tasks)

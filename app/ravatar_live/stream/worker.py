@@ -42,6 +42,7 @@ from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.peer import ReceivingPeer
 from ravatar_live.stream.stats_collector import StatsCollector
 from ravatar_live.stream.video_frames import FrameConversionError, to_qvideo_frame
+from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class PlayerWorker:
         self._conversion_failed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("native stream player")
         self._lock = threading.Lock()
         self._stop_requested = False
         self._finished = False
@@ -165,8 +166,7 @@ class PlayerWorker:
             self._loop = asyncio.get_running_loop()
             self._main = asyncio.current_task()
         self._open_output()
-        stats_task = asyncio.get_running_loop().create_task(self._report_stats())
-        self._tasks.add(stats_task)
+        self._tasks.spawn(self._report_stats())
         try:
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 await self._play(http)
@@ -179,9 +179,7 @@ class PlayerWorker:
             self._events.session_closed(message)
         finally:
             self._state = "closed"
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tasks.cancel_and_wait()
             self._close_output()
 
     async def _play(self, http: aiohttp.ClientSession) -> None:
