@@ -61,12 +61,18 @@ class TaskSet:
         return not pending
 
     async def cancel_and_wait(self) -> None:
-        """Cancel every other task and wait until they have all finished (for a clean close)."""
+        """Cancel every other task and wait until they have all finished (for a clean close).
+        Cancelled while waiting, it still waits for them before it lets the cancel through."""
         others = self._tasks - {asyncio.current_task()}
         for task in others:
             task.cancel()
-        if others:
+        if not others:
+            return
+        try:
             await asyncio.wait(others)
+        except asyncio.CancelledError:
+            await asyncio.wait(others)  # they were told to stop and will: none outlives the close
+            raise
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -93,3 +93,30 @@ async def test_a_task_can_close_its_own_set_without_waiting_for_itself() -> None
     closing = tasks.spawn(closer())
     assert await asyncio.wait_for(closing, 5.0) == "closed"
     assert other_cancelled.is_set()
+
+
+async def test_a_close_that_is_cancelled_still_outwaits_its_tasks() -> None:
+    tasks = TaskSet("test")
+    release = asyncio.Event()
+    stopped: list[str] = []
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await release.wait()  # its own clean-up takes a while
+            stopped.append("clean")
+            raise
+
+    tasks.spawn(slow_to_stop())
+    await asyncio.sleep(0)
+    closer = asyncio.get_running_loop().create_task(tasks.cancel_and_wait())
+    await asyncio.sleep(0)  # the closer has asked the task to stop and waits
+    closer.cancel()  # e.g. the whole player is being stopped meanwhile
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not closer.done(), "the close must not give up on a task that is still stopping"
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await closer
+    assert stopped == ["clean"] and len(tasks) == 0

@@ -142,7 +142,8 @@ class PlayerWorker:
     def _thread_main(self) -> None:
         loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._run())
+            with contextlib.suppress(asyncio.CancelledError):  # a stop while it was closing
+                loop.run_until_complete(self._run())
             loop.run_until_complete(loop.shutdown_asyncgens())
             # Its resolver threads too: stop() promises no thread is left behind.
             base_loop = cast(asyncio.BaseEventLoop, loop)  # the timeout is not in the ABC's stub
@@ -179,8 +180,10 @@ class PlayerWorker:
             self._events.session_closed(message)
         finally:
             self._state = "closed"
-            await self._tasks.cancel_and_wait()
-            self._close_output()
+            try:
+                await self._tasks.cancel_and_wait()
+            finally:  # even when a stop arrives while this closes
+                self._close_output()
 
     async def _play(self, http: aiohttp.ClientSession) -> None:
         failures = 0
