@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtGui import QKeySequence
 
+from ravatar_live.api.ids import AVATAR_ID, LANGUAGE_CODE, PROJECT_ID, USER_ID, IdRule
 from ravatar_live.api.models import MAX_STREAM_HEIGHT, MAX_STREAM_WIDTH
 from ravatar_live.audio.settings import (
     DEFAULT_TURN_PATIENCE,
@@ -37,10 +38,6 @@ RESOLUTION_PRESETS: Final[tuple[tuple[int, int], ...]] = ((640, 360), (1280, 720
 
 _TAKE_DEFAULTS: Final = TakeSettings()
 
-_PROJECT_ID_RE: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
-_USER_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_LANGUAGE_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,35}")  # BCP 47-ish codes: en, en-US, zh_Hans
-_AVATAR_ID_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_DEVICE_ID_CHARS: Final = 1024
 #: A saved window geometry (base64 of QWidget.saveGeometry(), about 90 characters) is small.
 MAX_GEOMETRY_CHARS: Final = 4096
@@ -267,33 +264,28 @@ def validate_ws_url(url: str) -> str:
     return url.strip()
 
 
+def _check_id(rule: IdRule, value: str, hint: str = "") -> str:
+    problem = rule.problem(value)
+    if problem is not None:
+        raise SettingsError(problem + hint)
+    return value
+
+
 def validate_project_id(project_id: str) -> str:
-    if not _PROJECT_ID_RE.fullmatch(project_id):
-        raise SettingsError(
-            "Project id must be 1 to 64 letters, digits or dashes (RAVATAR shows it in your "
-            "project's settings)."
-        )
-    return project_id
+    return _check_id(PROJECT_ID, project_id,
+                     " RAVATAR shows it in your project's settings.")
 
 
 def validate_user_id(user_id: str) -> str:
-    if not _USER_ID_RE.fullmatch(user_id):
-        raise SettingsError("User id must be 1 to 128 letters, digits, '_' or '-'.")
-    return user_id
+    return _check_id(USER_ID, user_id)
 
 
 def validate_avatar_id(avatar_id: str) -> str:
-    if not _AVATAR_ID_RE.fullmatch(avatar_id):
-        raise SettingsError("Avatar must be an avatar id from the RAVATAR service (1 to 128 "
-                            "letters, digits, '_', '.', ':' or '-').")
-    return avatar_id
+    return _check_id(AVATAR_ID, avatar_id, " Pick one of the avatars the service lists.")
 
 
 def validate_language(code: str) -> str:
-    if not _LANGUAGE_RE.fullmatch(code):
-        raise SettingsError("Language must be a language code such as en or en-US (1 to 35 "
-                            "letters, digits, '_' or '-').")
-    return code
+    return _check_id(LANGUAGE_CODE, code, " For example en or en-US.")
 
 
 def validate_push_to_talk_key(text: str) -> str:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ravatar_live.api.backoff import REQUEST_RETRY, BackoffPolicy
 from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import ConnectionInfo, StreamSize
-from ravatar_live.api.reconnect import BackoffPolicy
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
@@ -56,7 +56,7 @@ class AppController(QObject):
     def __init__(self, settings: Settings, voice: VoiceController, *, force_demo: bool = False,
                  journal: LicenseJournal | None = None,
                  simulator_config: SimulatorConfig | None = None,
-                 retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+                 retry_policy: BackoffPolicy = REQUEST_RETRY,
                  end_timeout_s: float = 2.0, stream_start_timeout_s: float = 30.0,
                  token_store: TokenStore | None = None,
                  chat_heartbeat_s: float = CHAT_HEARTBEAT_S,
@@ -69,7 +69,7 @@ class AppController(QObject):
         self.force_demo = force_demo
         self.journal = journal
         self.connection = ServiceConnection(simulator_config=simulator_config,
-                                            retry_delays=retry_delays, token_store=token_store,
+                                            retry_policy=retry_policy, token_store=token_store,
                                             chat_heartbeat_s=chat_heartbeat_s,
                                             chat_backoff=chat_backoff, parent=self)
         self.session = LiveSession(self.connection, self.ensure_connected, journal=journal,

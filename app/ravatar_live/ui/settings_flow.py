@@ -19,7 +19,7 @@ from ravatar_live.settings_service import SettingsChange, SettingsService
 from ravatar_live.ui.settings_dialog import SettingsDialog
 from ravatar_live.ui.window_banners import WindowBanners
 
-Spawn = Callable[[Coroutine[object, object, object]], None]
+Spawn = Callable[[Coroutine[object, object, object]], object]
 
 
 @dataclass

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ravatar_live.api.ids import PROJECT_ID
 from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.settings import (
     DEFAULT_PUSH_TO_TALK_KEY,
@@ -263,8 +264,7 @@ class SettingsPages(QDialog):
         self.user_field.setAccessibleDescription("Who you are to RAVATAR; made once and kept")
         self._checked_field(form, "Project id", self.project_edit,
                             inputs={"project_id": self.project_edit},
-                            description="1 to 64 letters, digits or dashes; empty for demo "
-                            "mode")
+                            description=f"{PROJECT_ID.shape}; empty for demo mode")
         self._checked_field(form, "API URL", self.api_edit, inputs={"api_url": self.api_edit},
                             description="The RAVATAR service's address, starting with https://")
         self._checked_field(form, "WebSocket URL", self.ws_edit,
