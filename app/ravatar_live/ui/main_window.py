@@ -35,6 +35,7 @@ from ravatar_live.settings_service import SettingsChange, SettingsService
 from ravatar_live.ui.announcer import Announcer
 from ravatar_live.ui.banner import Banner
 from ravatar_live.ui.conversation_panel import ConversationPanel
+from ravatar_live.ui.diagnostics_binding import DiagnosticsBinding
 from ravatar_live.ui.keyboard import (
     focus_by_keyboard_only,
     press_all_with_return,
@@ -169,6 +170,8 @@ class MainWindow(QMainWindow):
         self.stats_action = self.health.stats_action
         self.export_latencies_action = self.health.export_action
         self.addAction(self.stats_action)  # Ctrl+Shift+S works with the menu closed
+        self.diagnostics = DiagnosticsBinding(c, self.turns.log, self.banner, spawn=self._spawn,
+                                              window=self)
         self.settings_flow = SettingsFlow(c, self.settings_service, self.banners, self,
                                           hooks=SettingsHooks(spawn=self._spawn,
                                                               follow=self._follow_settings),
@@ -189,7 +192,8 @@ class MainWindow(QMainWindow):
         self.quit_action = actions[Command.QUIT]
         self.settings_action = actions[Command.SETTINGS]
         self.gear_menu = self.window_actions.build_gear_menu(
-            self.top_bar, [self.stats_action, self.export_latencies_action])
+            self.top_bar, [self.stats_action, self.export_latencies_action,
+                           self.diagnostics.action])
         self.banner.announced.connect(self.announcer.announce)
         self.banner.changed.connect(self._order_focus)
         self.talk.watch_keys(self)
