@@ -72,7 +72,7 @@ def gather_versions() -> dict[str, str]:
     try:
         from PySide6.QtWebEngineCore import qWebEngineChromiumVersion  # noqa: PLC0415
 
-        versions["Chromium (built-in browser)"] = qWebEngineChromiumVersion()
+        versions["Chromium (built-in browser)"] = str(qWebEngineChromiumVersion())
     except ImportError:
         versions["Chromium (built-in browser)"] = "not available"
     versions["Python"] = sys.version.replace("\n", " ")
