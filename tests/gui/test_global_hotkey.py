@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import Qt
 
 from ravatar_live.hotkeys.service import HotkeyState
 from ravatar_live.settings import Settings
 from ravatar_live.ui.talk_bar import TAP_HINT
+from tests.e2e.test_app_e2e import ARTIFACTS
 from tests.gui.conftest import USER_ID, WAIT_MS
 from tests.support.x11 import OtherAppWindow, Xvfb
 
@@ -99,3 +101,38 @@ def test_global_key_off_by_default_and_settings_say_why_not_without_a_desktop(
         assert "X11 or Wayland" in hotkey.explanation
     finally:
         dialog.deleteLater()
+
+
+def test_settings_pick_the_key_by_pressing_it_and_refuse_a_typing_key(make_app, monkeypatch,
+                                                                       qtbot) -> None:
+    monkeypatch.setenv("DISPLAY", ":0")  # what Settings says; nothing is started here
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    app = make_app(connect=False)
+    dialog = app.window.settings_flow.open_settings()
+    try:
+        dialog.tabs.setCurrentIndex(2)  # Keys & look
+        assert dialog.global_key_status.text() == "Can work here, through X11."
+        box, button = dialog.global_key_check, dialog.global_key_button
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+        assert box.isChecked() and button.isEnabled()
+        qtbot.keyClick(button, Qt.Key.Key_Space)  # listen for the key
+        assert button.capturing
+        _widget, message, _ = dialog._fields["global_push_to_talk_key"]
+        qtbot.keyClick(button, Qt.Key.Key_T)
+        assert button.capturing and "types text in other apps" in message.text()
+        qtbot.keyClick(button, Qt.Key.Key_F8, Qt.KeyboardModifier.ControlModifier)
+        assert not button.capturing and button.key == "Ctrl+F8"
+        assert button.accessibleName() == "Push-to-talk key in any window: Ctrl+F8"
+        assert dialog.problems() == {}
+        # What it looks like where a person picks it: an 800 x 600 screen and full HD.
+        for name, size in (("800x600", (760, 540)), ("fullhd", (900, 720))):
+            dialog.resize(*size)
+            qtbot.waitUntil(lambda s=size: (dialog.width(), dialog.height()) == s)
+            assert dialog.grab().save(str(ARTIFACTS / f"settings-global-key-{name}.png"))
+        qtbot.keyClick(dialog.save_button, Qt.Key.Key_Space)
+        assert app.controller.settings.global_push_to_talk_key == "Ctrl+F8"
+        assert app.store.load().global_push_to_talk_key == "Ctrl+F8"
+    finally:
+        app.controller.global_talk.close()
