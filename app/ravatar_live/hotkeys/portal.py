@@ -50,6 +50,7 @@ class PortalBackend:
 
     def start(self, spec: HotkeySpec, on_press: KeyCallback, on_release: KeyCallback) -> None:
         try:
+            from jeepney import message_bus  # noqa: PLC0415
             from jeepney.io.blocking import open_dbus_connection  # noqa: PLC0415
         except ImportError:
             raise HotkeyUnavailable("The D-Bus library (jeepney) is missing, so the desktop "
@@ -67,6 +68,9 @@ class PortalBackend:
             self._check_version()
             self._session = self._create_session()
             self._bind(self._session, trigger)
+            # Subscribed before start() returns: no press right after it can be missed.
+            self._conn.send_and_get_reply(message_bus.AddMatch(self._signals_rule()),
+                                          timeout=CALL_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
@@ -79,16 +83,17 @@ class PortalBackend:
     def _call(self, method: str, signature: str, body: tuple[Any, ...],
               interface: str = SHORTCUTS_INTERFACE, path: str = PORTAL_PATH) -> Any:
         from jeepney import DBusAddress, DBusErrorResponse, new_method_call  # noqa: PLC0415
+        from jeepney.wrappers import unwrap_msg  # noqa: PLC0415
 
         address = DBusAddress(path, bus_name=PORTAL_BUS, interface=interface)
         try:
             reply = self._conn.send_and_get_reply(
                 new_method_call(address, method, signature, body), timeout=CALL_TIMEOUT_S)
+            return unwrap_msg(reply)  # an error reply raises DBusErrorResponse
         except DBusErrorResponse as exc:
             raise HotkeyUnavailable(f"{NO_PORTAL} ({exc.name})") from None
         except TimeoutError:
             raise HotkeyUnavailable("The desktop portal did not answer.") from None
-        return reply.body
 
     def _check_version(self) -> None:
         self._call("Get", "ss", (SHORTCUTS_INTERFACE, "version"),
@@ -139,14 +144,18 @@ class PortalBackend:
         logger.info("the desktop portal bound the push-to-talk shortcut (asked for %s)", trigger)
 
     # --- the signals -------------------------------------------------------------------------
-    def _listen(self, on_press: KeyCallback, on_release: KeyCallback) -> None:
-        from jeepney import HeaderFields, MatchRule, message_bus  # noqa: PLC0415
+    @staticmethod
+    def _signals_rule() -> Any:
+        from jeepney import MatchRule  # noqa: PLC0415
 
-        rule = MatchRule(type="signal", interface=SHORTCUTS_INTERFACE, path=PORTAL_PATH)
+        return MatchRule(type="signal", interface=SHORTCUTS_INTERFACE, path=PORTAL_PATH)
+
+    def _listen(self, on_press: KeyCallback, on_release: KeyCallback) -> None:
+        from jeepney import HeaderFields  # noqa: PLC0415
+
         conn = self._conn
         try:
-            conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=CALL_TIMEOUT_S)
-            with conn.filter(rule, bufsize=64) as signals:
+            with conn.filter(self._signals_rule(), bufsize=64) as signals:
                 while not self._stopping.is_set():
                     try:
                         conn.recv_messages(timeout=POLL_S)
