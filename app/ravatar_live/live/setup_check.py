@@ -112,6 +112,7 @@ class SetupCheck(QObject):
             self._task.cancel()
 
     async def _run(self) -> None:
+        started = asyncio.get_running_loop().time()
         try:
             self._video()
             await asyncio.gather(self._sound(), self._service())
@@ -124,7 +125,8 @@ class SetupCheck(QObject):
             self.finished.emit(False)
             raise
         verdicts = ", ".join(f"{k} {line.verdict.value}" for k, line in self.lines.items())
-        logger.info("setup test done: %s", verdicts)
+        logger.info("setup test done in %.1f s: %s", asyncio.get_running_loop().time() - started,
+                    verdicts)
         self.finished.emit(True)
 
     def _show(self, line: CheckLine) -> None:
