@@ -100,6 +100,8 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
     window.show()
     for notice in notices:
         controller.chat.tell(notice)
+    if store.loaded_version == 0:  # no settings file before this run: the first start
+        window.setup_check.offer()
     logger.info("startup complete")
 
     if options.exit_after_s is not None:

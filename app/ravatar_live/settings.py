@@ -30,6 +30,7 @@ from ravatar_live.audio.settings import (
     TurnPatience,
     VoiceMode,
 )
+from ravatar_live.hotkeys.keys import HotkeyError, HotkeySpec
 
 SETTINGS_VERSION: Final = 2
 VERSION_KEY: Final = "settings_version"
@@ -62,6 +63,7 @@ FIELD_LABELS: Final = {
     "window_geometry": "window position", "window_maximized": "maximised window",
     "conversation_width": "conversation pane width", "stream_player": "stream player",
     "speaker_id": "speaker", "avatar_volume": "avatar volume", "avatar_muted": "avatar muted",
+    "global_push_to_talk_key": "push-to-talk key in any window",
 }
 
 
@@ -109,6 +111,9 @@ class Settings:
     speaker_id: str = ""
     avatar_volume: int = 100
     avatar_muted: bool = False
+    # Push-to-talk while another app has the focus (hotkeys/): this key, or "" (off, the
+    # default). Files from before this setting lack the key and get the default.
+    global_push_to_talk_key: str = ""
 
     @property
     def is_demo(self) -> bool:
@@ -222,6 +227,8 @@ _FIELD_CHECKS: Final[tuple[tuple[str, Callable[[Settings], object]], ...]] = (
     ("stream_player", _check_stream_player),
     ("speaker_id", _check_speaker),
     ("avatar_volume", _check_volume),
+    ("global_push_to_talk_key",
+     lambda s: validate_global_push_to_talk_key(s.global_push_to_talk_key)),
 )
 
 
@@ -299,6 +306,23 @@ def validate_push_to_talk_key(text: str) -> str:
     if canonical in RESERVED_KEYS:
         raise SettingsError(f"{canonical} is needed to move around the window and cannot be "
                             "the push-to-talk key.")
+    return canonical
+
+
+def validate_global_push_to_talk_key(text: str) -> str:
+    """"" (off) or a push-to-talk key that can be watched in other apps: not a bare letter,
+    digit or Space, which would talk whenever the person types elsewhere."""
+    if not text:
+        return ""
+    canonical = validate_push_to_talk_key(text)
+    try:
+        spec = HotkeySpec.parse(canonical)
+        spec.portal_trigger()  # raises for a key no backend can name
+    except HotkeyError as exc:
+        raise SettingsError(str(exc)) from None
+    if spec.types_text:
+        raise SettingsError(f"{canonical} types text in other apps; for push-to-talk in any "
+                            "window pick a key such as F9, or add Ctrl or Alt.")
     return canonical
 
 

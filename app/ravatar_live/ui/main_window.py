@@ -36,6 +36,7 @@ from ravatar_live.tasks import TaskSet
 from ravatar_live.ui.announcer import Announcer
 from ravatar_live.ui.banner import Banner
 from ravatar_live.ui.conversation_panel import ConversationPanel
+from ravatar_live.ui.diagnostics_binding import DiagnosticsBinding
 from ravatar_live.ui.keyboard import (
     focus_by_keyboard_only,
     press_all_with_return,
@@ -44,6 +45,7 @@ from ravatar_live.ui.keyboard import (
 from ravatar_live.ui.session_binding import SessionBinding, SessionParts
 from ravatar_live.ui.settings_dialog import SettingsDialog
 from ravatar_live.ui.settings_flow import SettingsFlow, SettingsHooks
+from ravatar_live.ui.setup_check_binding import SetupCheckBinding
 from ravatar_live.ui.shortcuts import Command
 from ravatar_live.ui.stream_area import StreamArea
 from ravatar_live.ui.stream_health_binding import StreamHealthBinding
@@ -170,6 +172,10 @@ class MainWindow(QMainWindow):
         self.stats_action = self.health.stats_action
         self.export_latencies_action = self.health.export_action
         self.addAction(self.stats_action)  # Ctrl+Shift+S works with the menu closed
+        self.diagnostics = DiagnosticsBinding(c, self.turns.log, self.banner, spawn=self._spawn,
+                                              window=self)
+        self.setup_check = SetupCheckBinding(c, self.banner, window=self,
+                                             announce=self.announcer.announce)
         self.settings_flow = SettingsFlow(c, self.settings_service, self.banners, self,
                                           hooks=SettingsHooks(spawn=self._tasks.spawn,
                                                               follow=self._follow_settings),
@@ -190,7 +196,8 @@ class MainWindow(QMainWindow):
         self.quit_action = actions[Command.QUIT]
         self.settings_action = actions[Command.SETTINGS]
         self.gear_menu = self.window_actions.build_gear_menu(
-            self.top_bar, [self.stats_action, self.export_latencies_action])
+            self.top_bar, [self.setup_check.action, self.stats_action,
+                           self.export_latencies_action, self.diagnostics.action])
         self.banner.announced.connect(self.announcer.announce)
         self.banner.changed.connect(self._order_focus)
         self.talk.watch_keys(self)
