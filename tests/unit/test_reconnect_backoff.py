@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ravatar_live.api.backoff import (
     CHAT_RECONNECT,
     END_RETRY,
+    NO_RETRY,
     REQUEST_RETRY,
     STREAM_RECONNECT,
     BackoffPolicy,
@@ -74,12 +75,13 @@ def test_jitter_spreads_delays() -> None:
 def test_attempt_limit() -> None:
     limited = BackoffPolicy(base_s=1.0, cap_s=1.0, max_attempts=3)
     assert not limited.gives_up(3) and limited.gives_up(4)
+    assert NO_RETRY.gives_up(1), "one attempt only: the first retry is already refused"
 
 
 @pytest.mark.parametrize("kwargs", [{"base_s": 0, "cap_s": 1}, {"base_s": -1, "cap_s": 1},
                                     {"base_s": float("nan"), "cap_s": 1},
                                     {"base_s": 2, "cap_s": 1}, {"base_s": 1, "cap_s": float("inf")},
-                                    {"base_s": 1, "cap_s": 1, "max_attempts": 0}])
+                                    {"base_s": 1, "cap_s": 1, "max_attempts": -1}])
 def test_bad_policies_are_refused_with_readable_errors(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidRequestError) as info:
         BackoffPolicy(**kwargs)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ The schedules:
   never gives up, so many clients do not reconnect in lockstep after a server restart.
 * `END_RETRY`: an /endLiveSession that failed is tried again while the app runs, the waits
   doubling from 1 s to a minute.
+* `NO_RETRY`: one attempt only (the setup check times each stage as it is).
 * `STREAM_RECONNECT`: the native stream player reconnects like Pixel Streaming's page: 0.5 s,
   1 s, 2 s, 4 s, then the stream is given up.
 """
@@ -34,7 +35,7 @@ class BackoffPolicy:
 
     base_s: float
     cap_s: float
-    #: Give up after this many further attempts; None = never.
+    #: Give up after this many further attempts (0: never retry); None = never give up.
     max_attempts: int | None = None
     #: True: draw each delay uniformly from [0, ceiling); False: wait the ceiling exactly.
     jitter: bool = False
@@ -44,8 +45,8 @@ class BackoffPolicy:
             raise InvalidRequestError("A retry's base delay must be a positive number.")
         if not (self.cap_s >= self.base_s and math.isfinite(self.cap_s)):
             raise InvalidRequestError("A retry's longest delay must be at least its base delay.")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise InvalidRequestError("A retry limit must be at least 1 attempt.")
+        if self.max_attempts is not None and self.max_attempts < 0:
+            raise InvalidRequestError("A retry limit cannot be negative.")
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait before further attempt `attempt` (1-based)."""
@@ -67,3 +68,4 @@ REQUEST_RETRY: Final = BackoffPolicy(base_s=1.0, cap_s=4.0, max_attempts=3)
 CHAT_RECONNECT: Final = BackoffPolicy(base_s=0.5, cap_s=15.0, jitter=True)
 END_RETRY: Final = BackoffPolicy(base_s=1.0, cap_s=60.0)
 STREAM_RECONNECT: Final = BackoffPolicy(base_s=0.5, cap_s=4.0, max_attempts=4)
+NO_RETRY: Final = BackoffPolicy(base_s=1.0, cap_s=1.0, max_attempts=0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from ravatar_live.api.backoff import NO_RETRY
 from ravatar_live.api.rest import RavatarClient
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.error_kinds import classify
@@ -38,7 +39,7 @@ async def probe_service(http: aiohttp.ClientSession, endpoint: Endpoint,
                         timeout_s: float = PROBE_TIMEOUT_S) -> ServiceTimings:
     timings = ServiceTimings()
     client = RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
-                           retry_delays=(), request_timeout_s=timeout_s)
+                           retry_policy=NO_RETRY, request_timeout_s=timeout_s)
     stage = STAGES[0]
     try:
         started = time.perf_counter()

@@ -24,7 +24,7 @@ from ravatar_live.ui.window_banners import Topic
 
 logger = logging.getLogger(__name__)
 
-Spawn = Callable[[Coroutine[object, object, object]], None]
+Spawn = Callable[[Coroutine[object, object, object]], object]
 
 
 class DiagnosticsBinding(QObject):

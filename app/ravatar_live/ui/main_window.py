@@ -172,8 +172,8 @@ class MainWindow(QMainWindow):
         self.stats_action = self.health.stats_action
         self.export_latencies_action = self.health.export_action
         self.addAction(self.stats_action)  # Ctrl+Shift+S works with the menu closed
-        self.diagnostics = DiagnosticsBinding(c, self.turns.log, self.banner, spawn=self._spawn,
-                                              window=self)
+        self.diagnostics = DiagnosticsBinding(c, self.turns.log, self.banner,
+                                              spawn=self._tasks.spawn, window=self)
         self.setup_check = SetupCheckBinding(c, self.banner, window=self,
                                              announce=self.announcer.announce)
         self.settings_flow = SettingsFlow(c, self.settings_service, self.banners, self,
