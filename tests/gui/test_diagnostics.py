@@ -38,8 +38,11 @@ def test_diagnostics_zip_after_a_real_session_holds_each_file_and_no_secret(
     app = make_app(sim=quick_simulator(stream_webrtc=True))
     c = app.controller
     app.go_live()
-    with qtbot.waitSignal(c.health.stats_updated, timeout=WAIT_MS):
-        pass  # the stream's figures, once a second
+    # The stream's figures come once a second; wait for some showing decoded video (the first
+    # may come from a player that is still connecting).
+    with qtbot.waitSignal(c.health.stats_updated, timeout=WAIT_MS,
+                          check_params_cb=lambda stats: stats.frames_decoded > 0):
+        pass
     with qtbot.waitSignal(app.window.turns.turn_updated, timeout=WAIT_MS):
         c.chat.send_text("Hello there")
     client = c.connection.client
