@@ -17,7 +17,8 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QSessionManager
 from PySide6.QtWidgets import QApplication
 
-from ravatar_live.audio.voice import VoiceController, default_capture
+from ravatar_live.audio.capture_default import default_capture
+from ravatar_live.audio.voice import VoiceController
 from ravatar_live.cli import CliOptions, apply_overrides
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.license_journal import LicenseJournal
