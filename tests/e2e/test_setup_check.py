@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from ravatar_live.audio.voice import default_capture
+from ravatar_live.audio.capture_default import default_capture
 from ravatar_live.live.setup_check import CheckLine, Verdict
 from ravatar_live.ui.setup_check_dialog import SetupCheckDialog
 from tests.e2e.test_app_e2e import ARTIFACTS

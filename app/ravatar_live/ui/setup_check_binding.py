@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from ravatar_live.audio.capture import AudioCapture
-from ravatar_live.audio.voice import default_capture
+from ravatar_live.audio.capture_default import default_capture
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.setup_check import SetupCheck, SetupParts
