@@ -42,9 +42,12 @@ def test_held_global_key_talks_while_another_app_has_the_focus(
         app.wait_for(r"global push-to-talk key released")
         app.wait_for(r"reply received \(\d+ chars, with transcript\)", timeout_s=60)
         assert xvfb.focused_window() == other.id, "the focus stayed with the other app"
+        assert app.text().count("voice take started") == 1, "one press, one take"
+        # The simulator cuts an utterance at a 0.7 s gap in the PCM; a loaded machine may
+        # deliver one take's chunks with such a gap, so its words are read across utterances.
         utterances = simulator.call(lambda s: list(s.utterances))
-        assert len(utterances) == 1, utterances
-        transcript = (utterances[0].transcript or "").lower()
+        assert utterances and all(u.license_id == utterances[0].license_id for u in utterances)
+        transcript = " ".join(u.transcript or "" for u in utterances).lower()
         assert any(w in transcript for w in ("weather", "today", "what")), transcript
 
         app.terminate()
