@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtGui import QColor
 
 from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.stream.connection import ConnectionSettings
-from ravatar_live.stream.player import NativeStreamPlayer
+from ravatar_live.stream.player import NativeStreamPlayer, _WorkerSignals
 from ravatar_live.stream.stats import StreamStats
 from ravatar_live.stream.worker import PlayerSettings
 from ravatar_live.ui.native_video import NativeVideoView
@@ -290,3 +291,15 @@ def test_stop_is_bounded_at_any_moment(make_server: Any, make_player: Any, qtbot
     assert run(qtbot, aloop, player.stop(timeout_s=1.0)) is True
     assert time.monotonic() - started < 1.5
     assert player_threads() == []
+
+
+def test_a_worker_reporting_after_its_bridge_was_deleted_is_ignored(qapp) -> None:
+    """A stopping worker's stats task may wake after the player deleted its signal bridge (stop
+    under load, or the window closing): the late report is dropped, not raised on the worker's
+    thread (it used to end in "Signal source has been deleted" in the app's log)."""
+    signals = _WorkerSignals()
+    shiboken6.delete(signals)
+    signals.stats(StreamStats(state="closed"))
+    signals.problem("connection", "gone")
+    signals.frame_ready()
+    assert not shiboken6.isValid(signals)

@@ -34,10 +34,11 @@ thread only puts the newest frame into the sink, once per notification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
 from ravatar_live.audio.capture import AudioDevice
@@ -64,25 +65,32 @@ class _WorkerSignals(QObject):
 
     # PlayerEvents, called from the worker's threads.
     def frame_ready(self) -> None:
-        self.frame_ready_signal.emit()
+        self._emit(self.frame_ready_signal)
 
     def session_started(self) -> None:
-        self.session_started_signal.emit()
+        self._emit(self.session_started_signal)
 
     def first_frame(self, seconds: float) -> None:
-        self.first_frame_signal.emit(seconds)
+        self._emit(self.first_frame_signal, seconds)
 
     def session_closed(self, reason: str) -> None:
-        self.session_closed_signal.emit(reason)
+        self._emit(self.session_closed_signal, reason)
 
     def stats(self, stats: object) -> None:
-        self.stats_signal.emit(stats)
+        self._emit(self.stats_signal, stats)
 
     def audio_started(self) -> None:
-        self.audio_started_signal.emit()
+        self._emit(self.audio_started_signal)
 
     def problem(self, kind: str, message: str) -> None:
-        self.problem_signal.emit(kind, message)
+        self._emit(self.problem_signal, kind, message)
+
+    @staticmethod
+    def _emit(signal: SignalInstance, *args: object) -> None:
+        # A stopping worker may still report after its player forgot (deleteLater) this bridge,
+        # or after the window closed: nobody listens any more, so the event is dropped.
+        with contextlib.suppress(RuntimeError):  # "Signal source has been deleted"
+            signal.emit(*args)
 
 
 class NativeStreamPlayer(QObject):
