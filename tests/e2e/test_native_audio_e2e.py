@@ -58,6 +58,12 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0
 
 
+def peak(samples: np.ndarray) -> float:
+    """The tone's amplitude, robust to gaps: a machine too busy for real-time audio drops
+    blocks (silence in the recording), which lowers the RMS but not the loud samples' level."""
+    return float(np.percentile(np.abs(samples), 99.5))
+
+
 def dominant_hz(samples: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
     return float(np.fft.rfftfreq(samples.size, 1 / RATE)[int(np.argmax(spectrum))])
@@ -120,7 +126,7 @@ def test_the_avatar_is_heard_on_the_default_output(virtual_mic: VirtualMic, qtbo
 
     player.set_volume(0.25)
     quarter = record_sink(1.0)[RATE // 2:]  # the last half second: the new volume for sure
-    assert 0.15 < rms(quarter) / rms(heard) < 0.35
+    assert 0.15 < peak(quarter) / peak(heard) < 0.35
 
     player.set_muted(True)
     after = record_sink(1.5)

@@ -96,6 +96,11 @@ async def test_pause_longer_than_gap_splits_utterances(make_client) -> None:
         replies = [await c.receive_json(ws) for _ in range(2)]
     assert [u.pcm for u in utts] == [b"".join(burst)] * 2
     assert all(r["type"] == "incoming" for r in replies)
+    # Speech counted across utterances (a take split by a gap still adds up).
+    assert await c.sim.wait_for_speech(2 * 0.256 * len(burst) - 0.01, within_s=1) == \
+        pytest.approx(2 * 0.256 * len(burst))
+    with pytest.raises(TimeoutError):
+        await c.sim.wait_for_speech(5.0, within_s=0.2)
 
 
 async def test_short_chunk_ends_the_utterance_at_once(make_client) -> None:

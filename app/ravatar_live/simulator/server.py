@@ -227,6 +227,15 @@ class RunningSimulator:
         await self._state.wait_for(lambda: len(self._state.utterances) >= count, within_s)
         return self._state.utterances
 
+    async def wait_for_speech(self, seconds: float, within_s: float = 10.0) -> float:
+        """Wait until the utterances heard hold at least `seconds` of audio in all (a take may
+        arrive as several utterances when its chunks came with a gap); their total."""
+        def heard() -> float:
+            return sum(u.duration_s for u in self._state.utterances)
+
+        await self._state.wait_for(lambda: heard() >= seconds, within_s)
+        return heard()
+
     async def wait_for_message(self, predicate: Callable[[dict[str, Any]], bool],
                                within_s: float = 10.0) -> dict[str, Any]:
         """Wait for a received chat message matching `predicate` and return it."""
