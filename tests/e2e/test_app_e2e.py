@@ -12,7 +12,6 @@ what it counted after the app exited is the proof.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -24,41 +23,12 @@ import pytest
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
+from tests.support.xvfb import Xvfb
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
-
-
-class Xvfb:
-    """A virtual X display; Xvfb picks a free display number and tells us (-displayfd)."""
-
-    def __init__(self, size: str = "1600x1000x24") -> None:
-        exe = shutil.which("Xvfb")
-        assert exe, "Xvfb is required for the screenshot test (Debian: apt-get install xvfb)"
-        read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(
-            [exe, "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()  # written once the server accepts clients
-        assert number, "Xvfb did not start"
-        self.display = f":{number}"
-
-    def screenshot(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["import", "-display", self.display, "-window", "root", str(path)],
-                       check=True, timeout=30)
-        return path
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def region_stats(image: Path, geometry: str) -> tuple[float, float]:
