@@ -121,15 +121,14 @@ class Soak:
         """Type one message into the window's message box; True when it was answered."""
         replies = self._replies()
         text = TYPED[self.log.typed_turns % len(TYPED)]
-        window = subprocess.run(
-            ["xdotool", "search", "--limit", "1", "--name", "RAVATAR Live"],
-            env={"DISPLAY": self.display}, capture_output=True, text=True, timeout=30,
-            check=True).stdout.split()[0]
-        subprocess.run(["xdotool", "windowfocus", "--sync", window, "key", "--clearmodifiers",
-                        "ctrl+l", "type", "--delay", "20", text], env={"DISPLAY": self.display},
-                       check=True, timeout=60, capture_output=True)
-        subprocess.run(["xdotool", "key", "Return"], env={"DISPLAY": self.display},
-                       check=True, timeout=30, capture_output=True)
+        env = {"DISPLAY": self.display}
+        window = subprocess.run(  # the shown top-level (Qt makes hidden helper windows too)
+            ["xdotool", "search", "--onlyvisible", "--name", "RAVATAR Live"], env=env,
+            capture_output=True, text=True, timeout=30, check=True).stdout.split()[0]
+        for command in (["windowfocus", "--sync", window], ["key", "ctrl+l"],
+                        ["type", "--delay", "20", text], ["key", "Return"]):
+            subprocess.run(["xdotool", *command], env=env, check=True, timeout=60,
+                           capture_output=True)
         self.log.typed_turns += 1
         if not self._wait_count(r"reply received", replies + 1, REPLY_TIMEOUT_S):
             self.log.lost.append(f"typed turn {self.log.typed_turns}: no reply")
