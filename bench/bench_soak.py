@@ -91,14 +91,16 @@ def drive(soak: Soak, minutes: float) -> None:
 
 
 def print_header() -> None:
-    print(f"{'min':>5} {'turns':>5} {'PSS tree':>9} {'app proc':>9} {'CPU %':>6}  by process")
+    print(f"{'min':>5} {'turns':>5} {'PSS tree':>9} {'app proc':>9} {'private':>9} {'CPU %':>6}"
+          "  PSS by process")
 
 
 def print_sample(sample: Sample) -> None:
     parts = ", ".join(f"{name} {mib:.0f}" for name, mib in
                       sorted(sample.by_process.items(), key=lambda item: -item[1]))
     print(f"{sample.at_s / 60:5.1f} {sample.turns:5d} {sample.pss_mib:8.1f}M "
-          f"{sample.main_mib:8.1f}M {sample.cpu:6.1f}  {parts}", flush=True)
+          f"{sample.main_mib:8.1f}M {sample.private_mib:8.1f}M {sample.cpu:6.1f}  {parts}",
+          flush=True)
 
 
 def summary(soak: Soak, app: AppProcess) -> list[str]:
@@ -112,7 +114,8 @@ def summary(soak: Soak, app: AppProcess) -> list[str]:
         first, last = after_5[0], after_5[-1]
         lines.append(f"PSS from minute {first.at_s / 60:.0f} to {last.at_s / 60:.0f}: "
                      f"tree {last.pss_mib - first.pss_mib:+.1f} MiB, app process "
-                     f"{last.main_mib - first.main_mib:+.1f} MiB "
+                     f"{last.main_mib - first.main_mib:+.1f} MiB, tree's private memory "
+                     f"{last.private_mib - first.private_mib:+.1f} MiB "
                      f"({(last.pss_mib - first.pss_mib) / max(1, last.turns - first.turns):+.2f}"
                      " MiB per turn)")
         cpus = [s.cpu for s in after_5[1:]]
@@ -154,8 +157,10 @@ def draw_curve(samples: list[Sample], path: Path, title: str) -> None:
                          Qt.AlignmentFlag.AlignCenter, f"{minute:.0f}")
     painter.drawText(QRectF(0, 10, width, 20), Qt.AlignmentFlag.AlignCenter, title)
     painter.drawText(QRectF(0, height - 22, width, 20), Qt.AlignmentFlag.AlignCenter,
-                     "minutes (y: PSS MiB; blue: the app's process tree, orange: its own process)")
-    for colour, value in (("#2a6fdb", lambda s: s.pss_mib), ("#e07b00", lambda s: s.main_mib)):
+                     "minutes (y: MiB; blue: PSS of the app's process tree, orange: of its own "
+                     "process; green: the tree's private memory)")
+    for colour, value in (("#2a6fdb", lambda s: s.pss_mib), ("#e07b00", lambda s: s.main_mib),
+                          ("#2e9e44", lambda s: s.private_mib)):
         painter.setPen(QPen(QColor(colour), 2))
         painter.drawPolyline(QPolygonF([point(s.at_s / 60, value(s)) for s in samples]))
     painter.end()
@@ -176,13 +181,13 @@ def main() -> None:
         soak, app = run(options.minutes, options.player, home)
         lines = summary(soak, app)
         print("\n".join(lines))
-        table = [f"{s.at_s / 60:.1f}\t{s.turns}\t{s.pss_mib:.1f}\t{s.main_mib:.1f}\t{s.cpu:.1f}"
-                 for s in soak.log.samples]
+        table = [f"{s.at_s / 60:.1f}\t{s.turns}\t{s.pss_mib:.1f}\t{s.main_mib:.1f}\t"
+             f"{s.private_mib:.1f}\t{s.cpu:.1f}" for s in soak.log.samples]
         out: Path = options.out
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".txt").write_text(
-            "minute\tturns\tpss_tree_mib\tpss_app_mib\tcpu_percent\n" + "\n".join(table)
-            + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+            "minute\tturns\tpss_tree_mib\tpss_app_mib\tprivate_tree_mib\tcpu_percent\n"
+            + "\n".join(table) + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
         draw_curve(soak.log.samples, out.with_name(out.name + "-pss.png"),
                    f"RAVATAR Live soak: {options.minutes:g} min, {soak.log.turns} turns")
     finally:

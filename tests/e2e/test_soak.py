@@ -1,17 +1,20 @@
 """A short soak (bench/bench_soak.py's hour, shrunk): one live hands-free session of the real app
 process under Xvfb, voice takes through the virtual microphone and typed messages through the
 window, one after another. Every turn must be answered, the app must log no error, and its
-process tree must not grow with the turns.
+process tree's private memory must not grow with the turns (private, not PSS: PSS moves when
+other processes on the machine map the same Qt libraries, which a busy CI runner does).
 
 Bounded by turns, not by time: each turn waits for its reply (however slow a loaded machine
 makes it) and memory is compared between two turn counts, so the test means the same on a busy
 2-core CI runner as on a fast desktop. About 3 minutes here (the brief asked for 5: 30 turns
 already show a leak of the size this guards against, and the suite's time is shared).
 
-The limit: the hour's goal is <= 20 MB over ~440 turns (minute 5 to 60). Over MEASURED_TURNS
-that is ~1.5 MB, below PSS's own noise (allocator arenas, QtWebEngine's helper processes), so
-the limit here is GROWTH_LIMIT_MIB: generous for noise, yet the ~5 MB per turn this once leaked
-(conversation widgets, per-turn buffers) would exceed it about eight times over.
+The limit: the hour's goal is <= 20 MB over ~440 turns (minute 5 to 60), measured once the
+conversation pane is full (it keeps widgets for its newest 100 messages, ~95 kB each). This
+short run is still filling the pane (~6 MB over its 24 measured turns) and its allocators are
+still settling, so the limit is 1 MB per measured turn: measured here 9.6 MB (private), while the
+~5 MB per turn this once leaked would exceed it five times over. In bench_soak.py the
+tree's private memory is flat once the pane is full.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ pytestmark = pytest.mark.e2e
 WARMUP_TURNS = 6  # caches, codecs and the first bubbles settle before the first measurement
 MEASURED_TURNS = 24
 TYPED_EVERY = 4  # one typed message per three voice takes, as in the hour's 10 s / 30 s
-GROWTH_LIMIT_MIB = 15.0  # the process tree, from WARMUP_TURNS to the end (see the docstring)
+GROWTH_LIMIT_MIB = 24.0  # private memory of the tree over MEASURED_TURNS (see the docstring)
 
 
 @pytest.fixture
@@ -78,7 +81,8 @@ def take_turns(soak: Soak, count: int) -> None:
 
 def describe(sample: Sample) -> str:
     parts = ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(sample.by_process.items()))
-    return f"after {sample.turns} turns: {sample.pss_mib:.1f} MiB ({parts})"
+    return (f"after {sample.turns} turns: private {sample.private_mib:.1f} MiB, "
+            f"PSS {sample.pss_mib:.1f} MiB ({parts})")
 
 
 @pytest.mark.timeout(900)
@@ -91,7 +95,7 @@ def test_a_long_session_answers_every_turn_and_does_not_grow(soak: Soak) -> None
     assert soak.log.lost == [], f"lost turns: {soak.log.lost}\n{soak.app.tail(40)}"
     assert soak.log.errors(soak.app) == []
     assert soak.log.typed_turns >= MEASURED_TURNS // TYPED_EVERY, "typed turns were taken too"
-    growth = last.pss_mib - first.pss_mib
+    growth = last.private_mib - first.private_mib
     print(f"{describe(first)}\n{describe(last)}")  # the figures, in the CI log with -rA
     assert growth <= GROWTH_LIMIT_MIB, (
         f"the app grew {growth:.1f} MiB over {last.turns - first.turns} turns:\n"

@@ -4,7 +4,10 @@ its renderers), read from /proc: what a person's task manager would add up.
 CPU is utime + stime over a window, as a percentage of one core; a process that starts inside
 the window counts from zero, one that ends counts up to its last sample. Memory is PSS
 (proportional set size: shared pages split between the processes that share them), so summing
-it over a tree does not count the shared libraries twice the way RSS does.
+it over a tree does not count the shared libraries twice the way RSS does. PSS also moves when
+other processes on the machine start or stop mapping the same libraries (another Qt app, a
+test run next door); private memory (pages no other process maps) does not, so a growth check
+that must hold on a busy machine reads that.
 """
 
 from __future__ import annotations
@@ -47,15 +50,27 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
-def pss_kib(pid: int) -> int:
-    """The process's PSS in KiB (0 once it is gone)."""
+def _rollup_kib(pid: int, *keys: str) -> int:
+    """The sum of these smaps_rollup fields in KiB (0 once the process is gone)."""
+    total = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
+            key, _, rest = line.partition(":")
+            if key in keys:
+                total += int(rest.split()[0])
     except OSError:
         pass
-    return 0
+    return total
+
+
+def pss_kib(pid: int) -> int:
+    """The process's PSS in KiB (0 once it is gone)."""
+    return _rollup_kib(pid, "Pss")
+
+
+def private_kib(pid: int) -> int:
+    """The process's private memory in KiB: pages no other process maps (0 once it is gone)."""
+    return _rollup_kib(pid, "Private_Clean", "Private_Dirty")
 
 
 def process_name(pid: int) -> str:
@@ -76,6 +91,11 @@ def process_name(pid: int) -> str:
 def tree_pss_kib(root: int) -> dict[int, int]:
     """PSS of every process in the tree, by pid."""
     return {pid: pss_kib(pid) for pid in descendants(root)}
+
+
+def tree_private_kib(root: int) -> int:
+    """Private memory of the whole tree."""
+    return sum(private_kib(pid) for pid in descendants(root))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.app_process import AppProcess
-from tests.support.process_tree import TreeCpu, process_name, tree_pss_kib
+from tests.support.process_tree import TreeCpu, process_name, tree_private_kib, tree_pss_kib
 
 REPLY_TIMEOUT_S = 45.0
 SENTENCES = ("What is the weather like today?", "Tell me something about the sea.",
@@ -57,6 +57,7 @@ class Sample:
     main_mib: float  # the app's own process
     by_process: dict[str, float]  # PSS per process name (children of one kind added up)
     cpu: float  # % of one core since the previous sample
+    private_mib: float  # the whole tree's private memory (what a leak grows; see process_tree)
 
 
 @dataclass
@@ -147,6 +148,6 @@ class Soak:
             by_process[name] = by_process.get(name, 0.0) + kib / 1024
         sample = Sample(time.monotonic() - self._started, self.log.turns,
                         sum(pss.values()) / 1024, pss.get(self.app.proc.pid, 0) / 1024,
-                        by_process, cpu)
+                        by_process, cpu, tree_private_kib(self.app.proc.pid) / 1024)
         self.log.samples.append(sample)
         return sample
