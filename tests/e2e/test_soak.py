@@ -11,10 +11,11 @@ already show a leak of the size this guards against, and the suite's time is sha
 
 The limit: the hour's goal is <= 20 MB over ~440 turns (minute 5 to 60), measured once the
 conversation pane is full (it keeps widgets for its newest 100 messages, ~95 kB each). This
-short run is still filling the pane (~6 MB over its 24 measured turns) and its allocators are
-still settling, so the limit is 1 MB per measured turn: measured here 9.6 MB (private), while the
-~5 MB per turn this once leaked would exceed it five times over. In bench_soak.py the
-tree's private memory is flat once the pane is full.
+short run is still filling the pane (~6 MB over its 24 measured turns), and one sample of a
+live app's memory jumps by up to ~16 MB and back (allocator arenas, Qt's caches: measured in a
+20-minute bench_soak.py run, where the tree's private memory had no trend over 159 turns). So
+the limit is 40 MB over the 24 measured turns (measured here: +9.6 MB), while the ~5 MB per
+turn this once leaked would exceed it three times over.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.e2e
 WARMUP_TURNS = 6  # caches, codecs and the first bubbles settle before the first measurement
 MEASURED_TURNS = 24
 TYPED_EVERY = 4  # one typed message per three voice takes, as in the hour's 10 s / 30 s
-GROWTH_LIMIT_MIB = 24.0  # private memory of the tree over MEASURED_TURNS (see the docstring)
+GROWTH_LIMIT_MIB = 40.0  # private memory of the tree over MEASURED_TURNS (see the docstring)
 
 
 @pytest.fixture
