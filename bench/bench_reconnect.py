@@ -16,12 +16,13 @@ import asyncio
 import logging
 import statistics
 import time
+from dataclasses import replace
 
 import aiohttp
 
+from ravatar_live.api.backoff import CHAT_RECONNECT, BackoffPolicy
 from ravatar_live.api.models import ChatContext, IncomingReply, text_message
 from ravatar_live.api.reconnect import (
-    BackoffPolicy,
     LinkState,
     LinkStatus,
     ReconnectingChatSocket,
@@ -100,7 +101,7 @@ async def run(policy: BackoffPolicy, restarts: int, down_s: float) -> dict[str, 
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    policies = [BackoffPolicy(), BackoffPolicy(base_s=args.base_s, cap_s=args.cap_s)]
+    policies = [CHAT_RECONNECT, replace(CHAT_RECONNECT, base_s=args.base_s, cap_s=args.cap_s)]
     for policy in policies:
         started = time.perf_counter()
         figures = await run(policy, args.restarts, args.down_s)

@@ -29,7 +29,7 @@ from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
 from tests.support.soak import Sample, Soak, make_speech
 from tests.support.virtual_audio import start_virtual_audio
-from tests.support.xvfb import Xvfb
+from tests.support.x11 import Xvfb
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"

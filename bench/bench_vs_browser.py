@@ -40,7 +40,7 @@ from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
 from tests.support.process_tree import TreeCpu, process_name, tree_pss_kib
 from tests.support.virtual_audio import VirtualAudio, start_virtual_audio
-from tests.support.xvfb import Xvfb
+from tests.support.x11 import Xvfb
 
 PROJECT_ID = "bench-vs-browser"
 USER_ID = "0123456789abcdef01234567"

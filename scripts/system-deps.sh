@@ -12,10 +12,10 @@ run_packages=(libpulse0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
   libxcb-xinerama0 libxcb-randr0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1
   libgbm1 fonts-dejavu-core espeak-ng portaudio19-dev)
 # (portaudio19-dev: headers to build PyAudio, the default capture backend.)
-# Test extras: a PulseAudio server for the virtual microphone, sox, Xvfb (+ x11-utils) for screenshots and window checks, desktop-file-utils for the
+# Test extras: a PulseAudio server for the virtual microphone, sox, Xvfb (+ x11-utils) for screenshots and window checks, xdotool for keys pressed in another window, dbus-daemon for the desktop-portal test, desktop-file-utils for the
 # launcher check; flite and Festival with three English voices for the take-quality corpus
 # (voices recorded from people, beside espeak-ng's formant voices; tests/support/voices.py).
-test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
+test_packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox xdotool dbus-daemon
   xvfb x11-utils desktop-file-utils imagemagick
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 

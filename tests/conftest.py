@@ -26,3 +26,6 @@ from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402, F401
 
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+# GUI tests run inside the session's qasync loop (tests/support/qt_loop.py).
+pytest_plugins = ["tests.support.qt_loop"]

@@ -17,7 +17,8 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QSessionManager
 from PySide6.QtWidgets import QApplication
 
-from ravatar_live.audio.voice import VoiceController, default_capture
+from ravatar_live.audio.capture_default import default_capture
+from ravatar_live.audio.voice import VoiceController
 from ravatar_live.cli import CliOptions, apply_overrides
 from ravatar_live.live.controller import AppController
 from ravatar_live.live.license_journal import LicenseJournal
@@ -100,6 +101,8 @@ async def run_app(app: QApplication, options: CliOptions) -> int:
     window.show()
     for notice in notices:
         controller.chat.tell(notice)
+    if store.loaded_version == 0:  # no settings file before this run: the first start
+        window.setup_check.offer()
     logger.info("startup complete")
 
     if options.exit_after_s is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ravatar_live import APP_NAME, __version__
+from ravatar_live.api.ids import AVATAR_ID, LANGUAGE_CODE, PROJECT_ID, USER_ID
 from ravatar_live.settings import (
     MAX_STREAM_HEIGHT,
     MAX_STREAM_WIDTH,
@@ -86,19 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="chat WebSocket URL: ws:// or wss:// and a host (default: derived "
                       "from the API URL, path /ws/chat)")
     conn.add_argument("--project-id", metavar="ID", type=_arg_type(validate_project_id, "ID"),
-                      help="RAVATAR project id: 1-64 letters, digits or '-' (default: the saved "
+                      help=f"RAVATAR project id: {PROJECT_ID.shape} (default: the saved "
                       "one; none means demo mode)")
     conn.add_argument("--user-id", metavar="ID", type=_arg_type(validate_user_id, "ID"),
-                      help="your user id: 1-128 letters, digits, '_' or '-' (default: made once "
+                      help=f"your user id: {USER_ID.shape} (default: made once "
                       "and kept)")
     conn.add_argument("--demo", action="store_true",
                       help="use the embedded simulator even when a project is configured")
     live = parser.add_argument_group("live session")
     live.add_argument("--avatar", metavar="ID", type=_arg_type(validate_avatar_id, "ID"),
-                      help="avatar id as /connection lists it: 1-128 letters, digits, '_', '.', "
-                      "':' or '-' (default: the first avatar with Live Mode)")
+                      help=f"avatar id as /connection lists it: {AVATAR_ID.shape} (default: the "
+                      "first avatar with Live Mode)")
     live.add_argument("--language", metavar="CODE", type=_arg_type(validate_language, "CODE"),
-                      help="language code such as en or en-US: 1-35 letters, digits, '_' or '-' "
+                      help=f"language code such as en or en-US: {LANGUAGE_CODE.shape} "
                       f"(app default {defaults.language})")
     live.add_argument("--width", metavar="PX", type=_arg_type(
         lambda t: parse_dimension(t, "Width", MAX_STREAM_WIDTH), "PX"),

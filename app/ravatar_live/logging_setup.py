@@ -67,6 +67,19 @@ class RedactingFilter(logging.Filter):
 _installed: list[logging.Handler] = []
 
 
+def log_files() -> list[Path]:
+    """The log file `configure_logging` writes and its rotated backups that exist, newest first
+    (empty when the app logs to stderr only)."""
+    found: list[Path] = []
+    for handler in _installed:
+        if isinstance(handler, logging.handlers.RotatingFileHandler):
+            base = Path(handler.baseFilename)
+            candidates = [base, *(base.with_name(f"{base.name}.{n}")
+                                  for n in range(1, handler.backupCount + 1))]
+            found += [path for path in candidates if path.is_file()]
+    return found
+
+
 def shutdown_logging() -> None:
     """Remove and close the handlers `configure_logging` installed (for exit and tests)."""
     root = logging.getLogger()

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtGui import QKeySequence
 
+from ravatar_live.api.ids import AVATAR_ID, LANGUAGE_CODE, PROJECT_ID, USER_ID, IdRule
 from ravatar_live.api.models import MAX_STREAM_HEIGHT, MAX_STREAM_WIDTH
 from ravatar_live.audio.settings import (
     DEFAULT_TURN_PATIENCE,
@@ -29,6 +30,7 @@ from ravatar_live.audio.settings import (
     TurnPatience,
     VoiceMode,
 )
+from ravatar_live.hotkeys.keys import HotkeyError, HotkeySpec
 
 SETTINGS_VERSION: Final = 2
 VERSION_KEY: Final = "settings_version"
@@ -37,10 +39,6 @@ RESOLUTION_PRESETS: Final[tuple[tuple[int, int], ...]] = ((640, 360), (1280, 720
 
 _TAKE_DEFAULTS: Final = TakeSettings()
 
-_PROJECT_ID_RE: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
-_USER_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_LANGUAGE_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,35}")  # BCP 47-ish codes: en, en-US, zh_Hans
-_AVATAR_ID_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_DEVICE_ID_CHARS: Final = 1024
 #: A saved window geometry (base64 of QWidget.saveGeometry(), about 90 characters) is small.
 MAX_GEOMETRY_CHARS: Final = 4096
@@ -65,6 +63,7 @@ FIELD_LABELS: Final = {
     "window_geometry": "window position", "window_maximized": "maximised window",
     "conversation_width": "conversation pane width", "stream_player": "stream player",
     "speaker_id": "speaker", "avatar_volume": "avatar volume", "avatar_muted": "avatar muted",
+    "global_push_to_talk_key": "push-to-talk key in any window",
 }
 
 
@@ -112,6 +111,9 @@ class Settings:
     speaker_id: str = ""
     avatar_volume: int = 100
     avatar_muted: bool = False
+    # Push-to-talk while another app has the focus (hotkeys/): this key, or "" (off, the
+    # default). Files from before this setting lack the key and get the default.
+    global_push_to_talk_key: str = ""
 
     @property
     def is_demo(self) -> bool:
@@ -225,6 +227,8 @@ _FIELD_CHECKS: Final[tuple[tuple[str, Callable[[Settings], object]], ...]] = (
     ("stream_player", _check_stream_player),
     ("speaker_id", _check_speaker),
     ("avatar_volume", _check_volume),
+    ("global_push_to_talk_key",
+     lambda s: validate_global_push_to_talk_key(s.global_push_to_talk_key)),
 )
 
 
@@ -267,33 +271,28 @@ def validate_ws_url(url: str) -> str:
     return url.strip()
 
 
+def _check_id(rule: IdRule, value: str, hint: str = "") -> str:
+    problem = rule.problem(value)
+    if problem is not None:
+        raise SettingsError(problem + hint)
+    return value
+
+
 def validate_project_id(project_id: str) -> str:
-    if not _PROJECT_ID_RE.fullmatch(project_id):
-        raise SettingsError(
-            "Project id must be 1 to 64 letters, digits or dashes (RAVATAR shows it in your "
-            "project's settings)."
-        )
-    return project_id
+    return _check_id(PROJECT_ID, project_id,
+                     " RAVATAR shows it in your project's settings.")
 
 
 def validate_user_id(user_id: str) -> str:
-    if not _USER_ID_RE.fullmatch(user_id):
-        raise SettingsError("User id must be 1 to 128 letters, digits, '_' or '-'.")
-    return user_id
+    return _check_id(USER_ID, user_id)
 
 
 def validate_avatar_id(avatar_id: str) -> str:
-    if not _AVATAR_ID_RE.fullmatch(avatar_id):
-        raise SettingsError("Avatar must be an avatar id from the RAVATAR service (1 to 128 "
-                            "letters, digits, '_', '.', ':' or '-').")
-    return avatar_id
+    return _check_id(AVATAR_ID, avatar_id, " Pick one of the avatars the service lists.")
 
 
 def validate_language(code: str) -> str:
-    if not _LANGUAGE_RE.fullmatch(code):
-        raise SettingsError("Language must be a language code such as en or en-US (1 to 35 "
-                            "letters, digits, '_' or '-').")
-    return code
+    return _check_id(LANGUAGE_CODE, code, " For example en or en-US.")
 
 
 def validate_push_to_talk_key(text: str) -> str:
@@ -307,6 +306,23 @@ def validate_push_to_talk_key(text: str) -> str:
     if canonical in RESERVED_KEYS:
         raise SettingsError(f"{canonical} is needed to move around the window and cannot be "
                             "the push-to-talk key.")
+    return canonical
+
+
+def validate_global_push_to_talk_key(text: str) -> str:
+    """"" (off) or a push-to-talk key that can be watched in other apps: not a bare letter,
+    digit or Space, which would talk whenever the person types elsewhere."""
+    if not text:
+        return ""
+    canonical = validate_push_to_talk_key(text)
+    try:
+        spec = HotkeySpec.parse(canonical)
+        spec.portal_trigger()  # raises for a key no backend can name
+    except HotkeyError as exc:
+        raise SettingsError(str(exc)) from None
+    if spec.types_text:
+        raise SettingsError(f"{canonical} types text in other apps; for push-to-talk in any "
+                            "window pick a key such as F9, or add Ctrl or Alt.")
     return canonical
 
 

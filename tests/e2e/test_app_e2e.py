@@ -23,7 +23,7 @@ import pytest
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
-from tests.support.xvfb import Xvfb
+from tests.support.x11 import Xvfb
 
 pytestmark = pytest.mark.e2e
 

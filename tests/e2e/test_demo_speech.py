@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ravatar_live.audio.voice import default_capture
+from ravatar_live.audio.capture_default import default_capture
 from ravatar_live.live.states import SessionState, StreamStage
 from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import SimulatorConfig

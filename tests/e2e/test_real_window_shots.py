@@ -18,7 +18,7 @@ from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.e2e.test_app_e2e import ARTIFACTS, app_args, region_stats
 from tests.support.app_process import AppProcess
-from tests.support.xvfb import Xvfb, saved_geometry
+from tests.support.x11 import Xvfb, saved_geometry
 
 pytestmark = pytest.mark.e2e
 

@@ -31,7 +31,7 @@ from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
 from tests.support.soak import Sample, Soak, make_speech
 from tests.support.virtual_audio import start_virtual_audio
-from tests.support.xvfb import Xvfb
+from tests.support.x11 import Xvfb
 
 pytestmark = pytest.mark.e2e
 

@@ -1,9 +1,9 @@
 """GUI test harness: one qasync loop for the session, the real app window on the real simulator.
 
-The qasync loop is built once with `already_running=True` (pytest-qt owns the Qt event loop, and
-qtbot's waits drive it). qasync marks itself as the thread's running asyncio loop; that mark is
-set only while a GUI test that asked for `aloop` runs and removed afterwards, so the async tests of
-other layers (pytest-asyncio) never see a foreign running loop.
+Every test that uses `qloop` (or `aloop`) runs inside that loop's `run_forever()`, the way the app
+runs (tests/support/qt_loop.py); qtbot's waits spin Qt's event loop within it. Outside those
+tests no loop is marked as running, so the async tests of other layers (pytest-asyncio) never
+see a foreign one.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 # QtWebEngine wants to be imported before the QApplication exists.
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: F401
 from PySide6.QtWidgets import QApplication
 
@@ -28,6 +27,7 @@ QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 import qasync  # noqa: E402  (after PySide6)
 
+from ravatar_live.api.backoff import BackoffPolicy  # noqa: E402
 from ravatar_live.audio.capture import AudioCapture  # noqa: E402
 from ravatar_live.audio.capture_file import FileReplayCapture  # noqa: E402
 from ravatar_live.audio.settings import VoiceSettings  # noqa: E402
@@ -44,47 +44,31 @@ from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # n
 from ravatar_live.stream.worker import PlayerSettings  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402
+from tests.support.qt_loop import session_loop  # noqa: E402
 
 T = TypeVar("T")
-_SESSION_LOOP: dict[str, qasync.QEventLoop] = {}
 WAIT_MS = 30_000  # generous: the first QtWebEngine start on a 2-core CI box is slow
 USER_ID = "0123456789abcdef01234567"
+#: 503/504 retried three times, 50 ms apart: the protocol's schedule, shortened for tests.
+QUICK_RETRY = BackoffPolicy(base_s=0.05, cap_s=0.05, max_attempts=3)
 
 
 @pytest.fixture(scope="session")
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """The session's one qasync loop. Another test directory may import this fixture (the
-    end-to-end demo test does): the first to ask makes the loop, later ones share it."""
-    shared = _SESSION_LOOP.get("loop")
-    if shared is not None:
-        yield shared
-        return
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.events._set_running_loop(None)
-    # A plain thread pool (DNS lookups run there) that we can shut down: qasync's own QThread
-    # executor is only shut down by close(), which this loop never gets (see below).
-    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gui-test-executor")
-    loop.set_default_executor(executor)
+def qloop(qapp: QApplication, pytestconfig: pytest.Config) -> qasync.QEventLoop:
+    """The session's one qasync loop; a test that uses it runs inside it. Another test directory
+    may import this fixture (the end-to-end demo test does): they share the loop."""
+    loop = session_loop(pytestconfig)
     apply_theme(qapp)
-    _SESSION_LOOP["loop"] = loop
-    yield loop
-    # Not closed: close() needs stop(), which calls QApplication.exit() outside exec().
-    executor.shutdown(wait=True)
-    # Delete windows and pages now, while the web profile they use still exists.
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    _SESSION_LOOP.clear()
+    return loop
 
 
 @pytest.fixture
 def aloop(qloop: qasync.QEventLoop, qtbot: Any) -> Iterator[qasync.QEventLoop]:
-    """The qasync loop, marked as running for the duration of one test."""
-    asyncio.events._set_running_loop(qloop)
-    try:
-        yield qloop
-    finally:
-        # Let callbacks already queued on the loop (socket closes, task ends) run now.
-        qtbot.wait(50)
-        asyncio.events._set_running_loop(None)
+    """The qasync loop, running throughout one test."""
+    assert qloop.is_running(), "GUI tests run inside the qasync loop (tests/support/qt_loop.py)"
+    yield qloop
+    # Let callbacks already queued on the loop (socket closes, task ends) run now.
+    qtbot.wait(50)
 
 
 def run[T](qtbot: Any, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T],
@@ -93,6 +77,19 @@ def run[T](qtbot: Any, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any
     task = loop.create_task(coro)
     qtbot.waitUntil(task.done, timeout=timeout_ms)
     return task.result()
+
+
+def wait_while_progressing(qtbot: Any, done: Callable[[], bool], progress: Callable[[], object],
+                           stall_ms: int = WAIT_MS) -> None:
+    """Wait until `done()`, failing only when `progress()` has stood still for `stall_ms`: for
+    work whose length the machine's speed decides, bounded by events rather than a total time."""
+    last = progress()
+    while not done():
+        try:
+            qtbot.waitUntil(lambda seen=last: done() or progress() != seen, timeout=stall_ms)
+        except qtbot.TimeoutError:
+            raise AssertionError(f"no progress for {stall_ms} ms, still at {last!r}") from None
+        last = progress()
 
 
 @pytest.fixture(scope="session")
@@ -171,7 +168,7 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
     made: list[AppHarness] = []
 
     def factory(*, sim: SimulatorConfig | None = None, settings: Settings | None = None,
-                retry_delays: tuple[float, ...] = (0.05, 0.05, 0.05),
+                retry_policy: BackoffPolicy = QUICK_RETRY,
                 stream_start_timeout_s: float = 30.0, connect: bool = True,
                 microphone: bool = True, demo: bool = True,
                 capture: AudioCapture | None = None) -> AppHarness:
@@ -186,7 +183,7 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
         controller = AppController(
             base, voice, force_demo=demo, journal=LicenseJournal(tmp_path / "licenses.json"),
             simulator_config=sim or quick_simulator(),
-            retry_delays=retry_delays, stream_start_timeout_s=stream_start_timeout_s,
+            retry_policy=retry_policy, stream_start_timeout_s=stream_start_timeout_s,
             player_memory=PlayerMemory(tmp_path / "stream-players.json"),
             # No sound card here (and the e2e layer's PulseAudio may be up): the native player
             # plays no audio in GUI tests; its levels and voice onsets still work.

@@ -239,8 +239,8 @@ def test_the_gear_menu_offers_statistics_and_the_export(make_app, tmp_path: Path
     app = make_app(connect=False)
     window = app.window
     labels = [a.text() for a in window.gear_menu.actions() if not a.isSeparator()]
-    assert labels == ["Settings…", "Keyboard shortcuts", "Stream statistics",
-                      "Export turn latencies…", "Quit"]
+    assert labels == ["Settings…", "Keyboard shortcuts", "Test your setup…", "Stream statistics",
+                      "Export turn latencies…", "Save diagnostics…", "Quit"]
     assert window.stats_action.isCheckable()
     assert window.stats_action.shortcut().toString() == "Ctrl+Shift+S"
     assert window.stats_action in window.actions()

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.live.states import ConnectionState, SessionState, StreamStage
 from ravatar_live.settings import Settings
 from ravatar_live.ui.banner import BannerKind
@@ -111,7 +112,7 @@ def test_stream_close_from_the_server_ends_the_session(make_app) -> None:
 
 
 def test_cancel_while_waiting_for_a_busy_service(make_app) -> None:
-    app = make_app(retry_delays=(2.0, 2.0, 2.0))
+    app = make_app(retry_policy=BackoffPolicy(base_s=2.0, cap_s=2.0, max_attempts=3))
     app.wait_connected()
     app.sim.inject_fault(route="/startLiveSession", status=503, count=3)
     app.window.session_button.click()

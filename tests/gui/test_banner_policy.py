@@ -8,11 +8,13 @@ the chat link's repeating "connection lost" must not replace, with the status ch
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ravatar_live.api.reconnect import BackoffPolicy, LinkState
+from ravatar_live.api.backoff import CHAT_RECONNECT, BackoffPolicy
+from ravatar_live.api.reconnect import LinkState
 from ravatar_live.live.states import SessionState
 from ravatar_live.ui.banner import Banner, BannerKind
 from ravatar_live.ui.window_banners import BUSY_TITLE, LINK_LOST_TITLE
@@ -83,7 +85,7 @@ def test_a_success_withdraws_itself(banner, qtbot) -> None:
 def test_a_start_error_outlives_the_link_warning_and_the_chip_says_reconnecting(
         make_app, qtbot) -> None:
     app = make_app(connect=False)
-    app.controller.connection.chat_backoff = BackoffPolicy(base_s=1.0, cap_s=1.5)
+    app.controller.connection.chat_backoff = replace(CHAT_RECONNECT, base_s=1.0, cap_s=1.5)
     app.run(app.controller.startup(start_session=False))
     app.wait_connected()
     w = app.window
@@ -119,7 +121,7 @@ def test_a_start_error_outlives_the_link_warning_and_the_chip_says_reconnecting(
 
 
 def test_the_busy_banner_says_one_thing(make_app) -> None:
-    app = make_app(retry_delays=(5.0, 5.0, 5.0))
+    app = make_app(retry_policy=BackoffPolicy(base_s=5.0, cap_s=5.0, max_attempts=3))
     app.wait_connected()
     app.sim.inject_fault(route="/startLiveSession", status=503, count=1)
     app.window.session_button.click()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QColor
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.stream.connection import ConnectionSettings
 from ravatar_live.stream.player import NativeStreamPlayer
 from ravatar_live.stream.stats import StreamStats
@@ -38,7 +39,7 @@ PLAYER_THREADS = ("native-stream-player", "video-decoder", "audio-decoder")
 FAST = PlayerSettings(
     connection=ConnectionSettings(config_wait_s=0.5, streamer_poll_s=0.1, offer_timeout_s=10,
                                   ice_timeout_s=15, ping_interval_s=0.5),
-    retry_delays=(0.1, 0.2, 0.3), stats_interval_s=0.25,
+    reconnect=BackoffPolicy(base_s=0.1, cap_s=0.4, max_attempts=3), stats_interval_s=0.25,
     audio_backends=())  # no audio device here; tests/e2e plays through PulseAudio
 
 

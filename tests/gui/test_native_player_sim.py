@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from PySide6.QtGui import QColor
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.api.urls import stream_url_with_token
 from ravatar_live.simulator.server import PlayerFacts, SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
@@ -33,7 +34,7 @@ REBECCA = QColor("#4f8cc9")  # the live avatar's colour in the simulator's catal
 USER = "native-user"
 FAST = PlayerSettings(
     connection=ConnectionSettings(config_wait_s=0.5, streamer_poll_s=0.2, ping_interval_s=0.5),
-    retry_delays=(0.2, 0.4, 0.8), stats_interval_s=0.25,
+    reconnect=BackoffPolicy(base_s=0.2, cap_s=0.8, max_attempts=3), stats_interval_s=0.25,
     audio_backends=())  # no audio device in tests/gui; tests/e2e plays through PulseAudio
 
 

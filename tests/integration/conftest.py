@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.api.rest import RavatarClient
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 
 PROJECT_ID = "0123456789abcdef01234567"
 USER_ID = "fedcba9876543210fedcba98"
 # Back-off delays small enough for tests, distinct so the order can be checked.
-TEST_RETRY_DELAYS = (0.01, 0.02, 0.04)
+TEST_RETRY = BackoffPolicy(base_s=0.01, cap_s=0.04, max_attempts=3)  # 0.01, 0.02, 0.04 s
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def client(http: aiohttp.ClientSession, sim: RunningSimulator) -> RavatarClient:
     return RavatarClient(http, sim.base_url, PROJECT_ID, USER_ID,
-                         retry_delays=TEST_RETRY_DELAYS, request_timeout_s=5.0)
+                         retry_policy=TEST_RETRY, request_timeout_s=5.0)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
+from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.api.errors import (
     InvalidRequestError,
     InvalidStreamSizeError,
@@ -87,7 +88,8 @@ async def test_async_on_retry_callback_is_awaited(client: RavatarClient,
 
 async def test_retry_wait_is_cancellable(http: aiohttp.ClientSession,
                                          sim: RunningSimulator) -> None:
-    slow = RavatarClient(http, sim.base_url, "p-1", "u-1", retry_delays=(30.0,))
+    slow = RavatarClient(http, sim.base_url, "p-1", "u-1",
+                          retry_policy=BackoffPolicy(base_s=30.0, cap_s=30.0, max_attempts=1))
     avatar = await _avatar(slow)
     sim.inject_fault(START, status=503, count=None)  # busy forever
     retries = RetryLog()
@@ -162,10 +164,11 @@ async def test_refused_connection(http: aiohttp.ClientSession, closed_port: int)
 
 
 async def test_timeout(http: aiohttp.ClientSession, sim: RunningSimulator) -> None:
-    client = RavatarClient(http, sim.base_url, "p-1", "u-1", request_timeout_s=0.2)
-    await client.token()
-    sim.inject_fault("/connection", delay_s=1.0)
-    with pytest.raises(ServiceUnreachableError, match=r"did not answer within 0\.2 seconds"):
+    client = RavatarClient(http, sim.base_url, "p-1", "u-1")
+    await client.token()  # with the default timeout, which no loaded machine misses
+    client.request_timeout_s = 0.5
+    sim.inject_fault("/connection", delay_s=60.0)  # can never beat the timeout
+    with pytest.raises(ServiceUnreachableError, match=r"did not answer within 0\.5 seconds"):
         await client.connection()
 
 
@@ -182,7 +185,8 @@ async def test_unreadable_bodies(client: RavatarClient, sim: RunningSimulator,
 
 async def test_jwt_failure_is_typed(http: aiohttp.ClientSession, sim: RunningSimulator) -> None:
     sim.inject_fault("/jwt", status=503, count=1)
-    client = RavatarClient(http, sim.base_url, "p-1", "u-1", retry_delays=(0.01,))
+    client = RavatarClient(http, sim.base_url, "p-1", "u-1",
+                            retry_policy=BackoffPolicy(base_s=0.01, cap_s=0.01, max_attempts=1))
     with pytest.raises(ServiceBusyError):
         await client.token()
     assert await client.token()  # recovered on the next call

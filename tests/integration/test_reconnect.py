@@ -13,11 +13,12 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 import pytest
 
+from ravatar_live.api.backoff import CHAT_RECONNECT, BackoffPolicy
 from ravatar_live.api.errors import AuthError, ServiceUnreachableError
 from ravatar_live.api.models import (
     ChatContext,
@@ -27,7 +28,6 @@ from ravatar_live.api.models import (
     text_message,
 )
 from ravatar_live.api.reconnect import (
-    BackoffPolicy,
     LinkState,
     LinkStatus,
     NotSent,
@@ -39,7 +39,7 @@ from ravatar_live.api.ws import ChatSocket
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 
 # Short delays keep the tests fast; a cap well above the base still exercises the doubling.
-FAST = BackoffPolicy(base_s=0.02, cap_s=0.2)
+FAST = replace(CHAT_RECONNECT, base_s=0.02, cap_s=0.2)
 CHUNK_BYTES = 8192  # 4096 samples, PROTOCOL.md 4
 WAIT_S = 10.0
 PROJECT_ID = "0123456789abcdef01234567"
@@ -218,7 +218,8 @@ async def test_text_typed_while_the_server_restarts_arrives_after_reconnect(
         restartable: Restartable, http: aiohttp.ClientSession) -> None:
     sim = restartable.sim
     client = RavatarClient(http, sim.base_url, PROJECT_ID, USER_ID,
-                           retry_delays=(0.01, 0.02), request_timeout_s=5.0)
+                           request_timeout_s=5.0,
+                           retry_policy=BackoffPolicy(base_s=0.01, cap_s=0.02, max_attempts=2))
     ctx = await context(client)
     rec = Recorder()
     sock = ReconnectingChatSocket.from_client(client, backoff=FAST, on_state=rec.on_state,
@@ -362,7 +363,7 @@ async def test_close_while_down_reports_what_was_not_sent(
     ctx = await context(client)
     rec = Recorder()
     sock = make_socket(client.chat_socket(ws_url=proxy.ws_url), rec,
-                       backoff=BackoffPolicy(base_s=5.0, cap_s=5.0))
+                       backoff=replace(CHAT_RECONNECT, base_s=5.0, cap_s=5.0))
     await sock.connect()
     replies = Replies(sock)
     await proxy.close()  # the relay is gone: no reconnect can succeed

@@ -167,4 +167,5 @@ async def test_the_canvas_mode_refuses_subscriptions_and_sends_the_activity(make
     assert thinking["event"] == "thinking"
     assert speaking["event"] == "speaking" and "Can you wave?" in speaking["text"]
     assert 1.5 <= speaking["duration_s"] <= 20
-    assert c.sim.stream_players(lid) == []
+    # The instance runs on its own thread: it notices the closed socket a moment later.
+    assert await c.sim.wait_for_stream(lid, lambda players: players == []) == []

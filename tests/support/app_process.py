@@ -63,6 +63,30 @@ class AppProcess:
                     return None
                 self._cond.wait(timeout=min(left, 1.0))
 
+    def wait_for_count(self, pattern: str, count: int, stall_s: float = 60.0) -> int:
+        """Wait until `count` log lines match `pattern` and return how many do. It fails only
+        when no new line matched for `stall_s` (or the process ended): bounded by progress,
+        not by a total time, for work whose length the machine's speed decides."""
+        regex = re.compile(pattern)
+        seen = checked = 0
+        deadline = time.monotonic() + stall_s
+        with self._cond:
+            while True:
+                found = sum(1 for line in self.lines[checked:] if regex.search(line))
+                checked = len(self.lines)
+                if found:
+                    seen += found
+                    deadline = time.monotonic() + stall_s
+                if seen >= count:
+                    return seen
+                left = deadline - time.monotonic()
+                if left <= 0 or self._ended():
+                    raise AssertionError(
+                        f"{seen} of {count} log lines matching {pattern!r}, then none for "
+                        f"{stall_s:g} s (exit code {self.proc.poll()}); log tail:\n"
+                        f"{self.tail(40)}")
+                self._cond.wait(timeout=min(left, 1.0))
+
     def wait_for(self, pattern: str, timeout_s: float = 60.0) -> re.Match[str]:
         """Like poll_for, but a missing line fails the test with the log's tail."""
         match = self.poll_for(pattern, timeout_s)

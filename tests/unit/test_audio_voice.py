@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +25,7 @@ from ravatar_live.audio.resample import CaptureFormat
 from ravatar_live.audio.settings import TakeSettings, VoiceSettings
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.audio.wav import parse_wav
+from tests.support.heartbeat import LoopHeartbeat
 from tests.support.speech_synth import Clip, compose, espeak_available, synthesize
 
 
@@ -100,6 +103,23 @@ class Recorder:
         self.started += 1
 
 
+async def wait_phase(voice: VoiceController, phase: str = "open", timeout_s: float = 10) -> None:
+    """Until the microphone (opened or closed on its worker thread) reaches ``phase``."""
+    if voice.mic_phase == phase:
+        return
+    reached = asyncio.Event()
+
+    def seen(now: str) -> None:
+        if now == phase:
+            reached.set()
+
+    voice.on_mic_phase.connect(seen)
+    try:
+        await asyncio.wait_for(reached.wait(), timeout_s)
+    finally:
+        voice.on_mic_phase.disconnect(seen)
+
+
 async def settle() -> None:
     """Let the loop run every callback scheduled so far (drains are FIFO before this one)."""
     loop = asyncio.get_running_loop()
@@ -130,11 +150,11 @@ async def test_vad_mode_streams_one_take_per_utterance(two_utterances: Clip) -> 
     capture = FileReplayCapture(two_utterances.samples, realtime=False, tail_silence_s=0.5)
     voice = VoiceController(capture, VoiceSettings(mode="vad"), loop=asyncio.get_running_loop())
     rec = Recorder(voice)
-    assert voice.start_listening()
+    voice.start_listening()
     await asyncio.wait_for(rec.ended.wait(), 30)
     assert len(rec.takes) == 2 and rec.started == 2
     assert all(streamed and not ptt for _, ptt, streamed in rec.takes)
-    assert rec.states[:4] == ["listening", "speech", "sending", "listening"]
+    assert rec.states[:5] == ["opening", "listening", "speech", "sending", "listening"]
     # the chunks are exactly the takes' audio, cut in 4096 samples, the last one padded
     wire = b"".join(base64.b64decode(c) for c in rec.chunks)
     assert all(len(base64.b64decode(c)) == CHUNK_BYTES for c in rec.chunks)
@@ -172,6 +192,7 @@ async def test_noise_bursts_shorter_than_the_minimum_are_not_takes() -> None:
         TakeSettings(), min_speech_ms=300)), loop=asyncio.get_running_loop())
     rec = Recorder(voice)
     voice.start_listening()
+    await wait_phase(voice)
     capture.deliver(np.zeros(8000, np.int16))
     capture.deliver(noise(0.15))            # a click-like burst
     capture.deliver(np.zeros(16000, np.int16))
@@ -186,8 +207,12 @@ async def test_push_to_talk_take_is_sent_with_the_flag() -> None:
     voice = VoiceController(capture, VoiceSettings(mode="push-to-talk"),
                             loop=asyncio.get_running_loop(), clock=clock)
     rec = Recorder(voice)
-    assert voice.start_listening() and voice.state == "idle"
-    assert voice.press() and voice.state == "recording"
+    voice.start_listening()
+    assert voice.state == "opening"
+    await wait_phase(voice)
+    assert voice.state == "idle"
+    voice.press()
+    assert voice.state == "recording"
     capture.deliver(noise(0.15))   # 2400 samples, within the first 200 ms: nothing goes out yet
     capture.deliver(noise(0.15))   # 4800 in total: a full chunk's worth, still held back
     await settle()
@@ -210,6 +235,8 @@ async def test_a_tap_sends_nothing() -> None:
                             clock=clock)
     rec = Recorder(voice)
     voice.press()                   # opens the mic by itself
+    assert voice.state == "recording"
+    await wait_phase(voice)
     capture.deliver(noise(0.19))
     clock.now += 0.19
     voice.release()
@@ -222,6 +249,7 @@ async def test_push_to_talk_is_capped() -> None:
     voice = VoiceController(capture, settings, loop=asyncio.get_running_loop(), clock=clock)
     rec = Recorder(voice)
     voice.press()
+    await wait_phase(voice)
     clock.now += 0.3
     capture.deliver(noise(1.5))
     await settle()
@@ -237,7 +265,9 @@ async def test_record_and_send() -> None:
     voice = VoiceController(capture, VoiceSettings(mode="record", stream_pcm=False),
                             loop=asyncio.get_running_loop())
     rec = Recorder(voice)
-    assert voice.start_recording() and rec.started == 1
+    voice.start_recording()
+    assert rec.started == 1
+    await wait_phase(voice)
     capture.deliver(noise(1.0))
     voice.stop_recording()          # what was captured before the click is included
     [(wav, ptt, streamed)] = rec.takes
@@ -255,6 +285,7 @@ async def test_modes_switch_while_live() -> None:
                             loop=asyncio.get_running_loop(), clock=clock)
     rec = Recorder(voice)
     voice.start_listening()
+    await wait_phase(voice)
     capture.deliver(np.zeros(4000, np.int16))
     capture.deliver(noise(1.0))                 # a hands-free take is under way
     await settle()
@@ -280,10 +311,15 @@ async def test_unknown_device_is_a_readable_error_and_another_works() -> None:
     rec = Recorder(voice)
     assert [d.id for d in voice.list_devices()] == ["mic-a", "mic-b"]
     voice.set_device("gone")
-    assert voice.start_listening() is False
+    voice.start_listening()
+    await asyncio.wait_for(rec.error_seen.wait(), 10)
     assert isinstance(rec.errors[0], DeviceNotFoundError)
     assert "not connected" in rec.errors[0].user_message and voice.state == "idle"
-    assert voice.set_device("mic-b") and voice.start_listening()
+    assert voice.mic_phase == "closed"
+    voice.set_device("mic-b")
+    voice.start_listening()
+    await wait_phase(voice)
+    assert voice.state == "listening"
     assert capture.device is not None and capture.device.id == "mic-b"
 
 
@@ -293,11 +329,14 @@ async def test_a_device_that_stops_delivering_is_reported_and_replaceable() -> N
     voice = VoiceController(capture, settings, loop=asyncio.get_running_loop())
     rec = Recorder(voice)
     voice.start_listening()
+    await wait_phase(voice)
     capture.deliver(np.zeros(1600, np.int16))   # then silence from the "unplugged" device
     await asyncio.wait_for(rec.error_seen.wait(), 5)
     assert isinstance(rec.errors[0], DeviceLostError)
     assert not voice.mic_open and voice.state == "idle"
-    assert voice.set_device("mic-b") and voice.start_listening()  # no restart needed
+    voice.set_device("mic-b")
+    voice.start_listening()                     # no restart needed
+    await wait_phase(voice)
     assert voice.state == "listening"
 
 
@@ -308,6 +347,76 @@ async def test_a_listener_that_raises_does_not_break_audio() -> None:
     voice.on_take_started.connect(lambda: 1 / 0)
     rec = Recorder(voice)
     voice.start_recording()
+    await wait_phase(voice)
     capture.deliver(noise(0.5))
     voice.stop_recording()
     assert len(rec.takes) == 1
+
+
+# ------------------------------------------------------------------ never waiting on the device
+class SlowCapture(ManualCapture):
+    """A device whose open and close block like QtMultimedia's and PortAudio's can (seconds with
+    PulseAudio); here a fixed 0.75 s each so a blocked loop cannot go unnoticed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block_s = 0.75
+        self.threads: set[str] = set()
+
+    def start(self, device_id: str | None, listener: CaptureListener) -> CaptureFormat:
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.block_s)  # the blocking device call being simulated, not a wait
+        return super().start(device_id, listener)
+
+    def stop(self) -> None:
+        time.sleep(self.block_s)
+        super().stop()
+
+
+async def test_opening_switching_and_closing_never_stall_the_loop() -> None:
+    capture = SlowCapture()
+    voice = VoiceController(capture, VoiceSettings(mode="vad", vad_backend="rms"),
+                            loop=asyncio.get_running_loop())
+    states: list[str] = []
+    voice.on_state.connect(states.append)
+    beat = LoopHeartbeat(asyncio.get_running_loop()).start()
+    voice.start_listening()
+    assert voice.state == "opening"
+    await wait_phase(voice)
+    assert voice.state == "listening" and capture.device is not None
+    voice.set_device("mic-b")                      # switch: closes and opens on the worker
+    assert voice.mic_phase == "opening"
+    await wait_phase(voice)
+    assert capture.device is not None and capture.device.id == "mic-b"
+    voice.stop_listening()
+    assert voice.mic_phase == "closed" and voice.state == "idle"
+    voice.start_listening()                        # queued behind the close: runs after it
+    await wait_phase(voice)
+    stall = beat.stop()
+    voice.close()
+    print(f"longest loop stall while opening/switching/closing a 0.75 s device: "
+          f"{stall * 1000:.1f} ms over {beat.beats} beats")
+    # Each blocking call takes 0.75 s on the worker while the loop keeps beating; half that is
+    # a bound a loaded 2-core machine keeps (its idle loop shows 20-40 ms gaps) and a blocked
+    # loop cannot.
+    assert stall < capture.block_s / 2, f"the loop stalled {stall * 1000:.0f} ms"
+    assert threading.current_thread().name not in capture.threads
+    assert states[:2] == ["opening", "listening"] and states.count("opening") == 3
+
+
+async def test_a_stale_open_does_not_revive_a_closed_microphone() -> None:
+    """Closed while still opening: the late result is ignored and the device ends closed."""
+    capture = SlowCapture()
+    voice = VoiceController(capture, VoiceSettings(mode="vad", vad_backend="rms"),
+                            loop=asyncio.get_running_loop())
+    phases: list[str] = []
+    voice.on_mic_phase.connect(phases.append)
+    voice.start_listening()
+    voice.stop_listening()
+    assert voice.mic_phase == "closed"
+    voice.start_listening()                       # a third request, so we know when all ran
+    await wait_phase(voice)
+    assert phases == ["opening", "closed", "opening", "open"]
+    voice.stop_listening()
+    voice.close()                                 # waits (bounded) for the close to run
+    assert capture.listener is None

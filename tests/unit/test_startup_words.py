@@ -49,8 +49,8 @@ def test_every_option_has_help() -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--avatar", "<script>"], "Avatar must be an avatar id"),
-    (["--language", "en us"], "Language must be a language code"),
+    (["--avatar", "<script>"], "Avatar id must be 1-128"),
+    (["--language", "en us"], "Language code must be 1-35"),
 ])
 def test_bad_ids_are_refused_at_once(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exited:

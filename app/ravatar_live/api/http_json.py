@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,21 +20,9 @@ from ravatar_live.api.errors import (
     ServiceUnreachableError,
     error_for_status,
 )
+from ravatar_live.api.models import body_status
 
 log = logging.getLogger(__name__)
-
-_STATUS_TEXT_RE = re.compile(r"-?\d{1,4}")
-
-
-def body_status(body: Mapping[str, Any]) -> int | None:
-    """The numeric `status` of a body (an int, or a string holding one), else None."""
-    status = body.get("status")
-    if isinstance(status, int) and not isinstance(status, bool):
-        return status
-    if isinstance(status, str) and _STATUS_TEXT_RE.fullmatch(status.strip()):
-        return int(status)
-    return None
-
 
 def _server_text(body: Mapping[str, Any]) -> str | None:
     for key in ("error", "message"):

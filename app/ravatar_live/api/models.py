@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 MAX_STREAM_WIDTH = 1920
 MAX_STREAM_HEIGHT = 1080
+#: The words `POST /endLiveSession` answers with on success (compared lower-case).
+END_SUCCESS_WORDS = frozenset({"success", "ok"})
+_STATUS_NUMBER_RE = re.compile(r"-?\d{1,4}")
 
 
 # --- REST models -----------------------------------------------------------------------------
@@ -238,10 +241,23 @@ def parse_live_session(body: Mapping[str, Any]) -> LiveSessionInfo:
     return LiveSessionInfo(license_id=license_id, streaming_url=url)
 
 
-def check_end_live_session(body: Mapping[str, Any]) -> None:
-    """`POST /endLiveSession` answers `{"status": "success"}`; a failure word raises."""
+def body_status(body: Mapping[str, Any]) -> int | None:
+    """The numeric `status` of a body (an int, or a string holding one), else None."""
     status = body.get("status")
-    if isinstance(status, str) and status.lower() not in ("success", "ok"):
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    if isinstance(status, str) and _STATUS_NUMBER_RE.fullmatch(status.strip()):
+        return int(status)
+    return None
+
+
+def check_end_live_session(body: Mapping[str, Any]) -> None:
+    """The one success test of `POST /endLiveSession`, applied to a body whose numeric status
+    was already judged (http_json.interpret_body): it answers `{"status": "success"}` (some
+    servers say "ok"); any other status word is a failure and raises."""
+    status = body.get("status")
+    if (isinstance(status, str) and body_status(body) is None
+            and status.strip().lower() not in END_SUCCESS_WORDS):
         raise error_for_status(-1, _first_str(body, "error", "message") or status)
 
 

@@ -1,8 +1,9 @@
 """ReconnectingChatSocket: the chat WebSocket that comes back by itself. No Qt.
 
-The parts it is built from, each in its own module (all names are re-exported here):
+The parts it is built from, each in its own module (the names of the last three are re-exported
+here):
 
-* ravatar_live.api.backoff: ``BackoffPolicy``, the delay before each attempt;
+* ravatar_live.api.backoff: ``BackoffPolicy``, the delay before each attempt (``CHAT_RECONNECT``);
 * ravatar_live.api.link_status: ``LinkState`` / ``LinkStatus``, the state table below;
 * ravatar_live.api.send_buffer: ``SendBuffer``, the queue and the takes held for a resend;
 * ravatar_live.api.not_sent: ``NotSent`` / ``NotSentReason``, what was given up and why.
@@ -43,9 +44,9 @@ listed in ravatar_live.api.link_status; ``status.user_message`` gives ready-made
 
 Reconnects follow an unexpected close, a dropped line, or a missed heartbeat (the server
 accepted the socket but stopped answering pings: aiohttp closes it after ``1.5 * heartbeat_s``).
-Delays come from ``BackoffPolicy`` (exponential with full jitter; defaults 0.5 s base, 15 s
-cap, no attempt limit). A 403 at the upgrade renews the token once per attempt (ChatSocket
-does that). ``close()`` never reconnects.
+Delays come from a ``BackoffPolicy``, by default ``CHAT_RECONNECT`` (exponential with full
+jitter, 0.5 s base, 15 s cap, no attempt limit). A 403 at the upgrade renews the token once per
+attempt (ChatSocket does that). ``close()`` never reconnects.
 Listeners are plain callables run on the loop thread; one that raises is logged and skipped.
 """
 
@@ -63,7 +64,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 
-from ravatar_live.api.backoff import BackoffPolicy
+from ravatar_live.api.backoff import CHAT_RECONNECT, BackoffPolicy
 from ravatar_live.api.errors import (
     AuthError,
     InvalidRequestError,
@@ -140,7 +141,7 @@ class ReconnectingChatSocket:
         if not (max_take_s > 0 and math.isfinite(max_take_s)):
             raise InvalidRequestError("The voice buffer length must be a positive number.")
         self._socket = socket
-        self.backoff = backoff or BackoffPolicy()
+        self.backoff = backoff or CHAT_RECONNECT
         self._rng = rng
         self._sleep = sleep
         self._clock = clock

@@ -2,7 +2,8 @@
 
 Error policy (PROTOCOL.md section 2): 403 -> fetch a new JWT once and retry once (concurrent
 callers share a single refresh, under a lock); 402 -> PaymentError, no retry; 503/504 -> retry
-after each of `retry_delays` (cancellable; `on_retry` lets the UI show a countdown), then raise.
+as `retry_policy` says (backoff.REQUEST_RETRY: 1, 2, 4 s; cancellable; `on_retry` lets the UI
+show a countdown), then raise. Ids are checked against api/ids.py before anything is sent.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
 
+from ravatar_live.api.backoff import REQUEST_RETRY, BackoffPolicy
 from ravatar_live.api.errors import (
     AuthError,
     InvalidRequestError,
@@ -24,6 +25,7 @@ from ravatar_live.api.errors import (
     TokenRejectedError,
 )
 from ravatar_live.api.http_json import request_json
+from ravatar_live.api.ids import AVATAR_ID, PROJECT_ID, USER_ID
 from ravatar_live.api.models import (
     ChatHistoryPage,
     ConnectionInfo,
@@ -41,9 +43,6 @@ from ravatar_live.api.ws import ChatSocket
 
 log = logging.getLogger(__name__)
 
-USER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
-PROJECT_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
-MAX_AVATAR_ID_LEN = 128
 MAX_PER_PAGE = 100
 
 #: on_retry(attempt, delay_s, error): called before each back-off sleep; may be sync or async.
@@ -56,25 +55,21 @@ class RavatarClient:
     """The REST side of the RAVATAR API for one project and user."""
 
     def __init__(self, http: aiohttp.ClientSession, api_url: str, project_id: str,
-                 user_id: str, *, retry_delays: Sequence[float] = (1.0, 2.0, 4.0),
+                 user_id: str, *, retry_policy: BackoffPolicy = REQUEST_RETRY,
                  request_timeout_s: float = 15.0, token: str | None = None,
                  on_token: TokenCallback | None = None,
                  refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S) -> None:
-        if not isinstance(user_id, str) or not USER_ID_RE.fullmatch(user_id):
-            raise InvalidRequestError(
-                "The user id must be 1-128 characters of letters, digits, '_' or '-'.")
-        if not isinstance(project_id, str) or not PROJECT_ID_RE.fullmatch(project_id):
-            raise InvalidRequestError(
-                "The project id must be 1-64 characters of letters, digits or '-'.")
+        for rule, value in ((USER_ID, user_id), (PROJECT_ID, project_id)):
+            problem = rule.problem(value)
+            if problem is not None:
+                raise InvalidRequestError(problem)
         if request_timeout_s <= 0:
             raise InvalidRequestError("The request timeout must be more than 0 seconds.")
-        if any(d < 0 for d in retry_delays):
-            raise InvalidRequestError("Retry delays cannot be negative.")
         self._http = http
         self._api_url = normalise_api_url(api_url)
         self.project_id = project_id
         self.user_id = user_id
-        self.retry_delays = tuple(float(d) for d in retry_delays)
+        self.retry_policy = retry_policy
         self.request_timeout_s = request_timeout_s
         self._refresh_margin_s = refresh_margin_s
         self._on_token = on_token
@@ -136,7 +131,6 @@ class RavatarClient:
                       params: Mapping[str, str] | None = None,
                       on_retry: RetryCallback | None = None,
                       retry: bool = True) -> dict[str, Any]:
-        delays = iter(self.retry_delays if retry else ())
         attempt = 0
         refreshed = False
         url = api_endpoint(self._api_url, path)
@@ -156,10 +150,10 @@ class RavatarClient:
                 log.info("%s %s: token refused, renewing it and retrying once", method, path)
                 await self.refresh_token(token)
             except RavatarError as exc:
-                delay = next(delays, None) if exc.retryable else None
-                if delay is None:
-                    raise
                 attempt += 1
+                if not (retry and exc.retryable) or self.retry_policy.gives_up(attempt):
+                    raise
+                delay = self.retry_policy.delay(attempt)
                 log.warning("%s %s: %s; retry %d in %.2f s", method, path, exc.user_message,
                             attempt, delay)
                 if on_retry is not None:
@@ -183,13 +177,15 @@ class RavatarClient:
 
     async def start_live_session(self, avatar_id: str, size: StreamSize = StreamSize.DEFAULT,
                                  on_retry: RetryCallback | None = None) -> LiveSessionInfo:
-        """POST /startLiveSession; 503/504 are retried per `retry_delays`, reporting to on_retry.
+        """POST /startLiveSession; 503/504 are retried per `retry_policy`, reporting to on_retry.
 
         Cancelling the awaiting task stops the retries at once.
         """
-        if (not isinstance(avatar_id, str) or not avatar_id.strip()
-                or len(avatar_id) > MAX_AVATAR_ID_LEN):
+        if not isinstance(avatar_id, str) or not avatar_id.strip():
             raise InvalidRequestError("Choose an avatar before starting a live session.")
+        problem = AVATAR_ID.problem(avatar_id)
+        if problem is not None:
+            raise InvalidRequestError(problem)
         if not isinstance(size, StreamSize):
             raise InvalidRequestError("The stream size must be a StreamSize.")
         body = {"avatar_id": avatar_id, **size.as_request()}

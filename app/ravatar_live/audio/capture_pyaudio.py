@@ -2,7 +2,8 @@
 
 Device ids are ``pyaudio:<host api>:<device name>`` because PortAudio indexes change whenever
 devices come and go. PortAudio only sees hot-plugged devices after a re-initialisation, so
-listing re-initialises when no stream is open.
+listing re-initialises when no stream is open. ``start``/``stop`` run on the microphone's worker
+thread while listing runs on the loop, so one lock keeps them off PortAudio at the same time.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class PyAudioCapture:
         self._queue = BlockQueue(SAMPLE_RATE * 2, queue_s)
         self._device: AudioDevice | None = None
         self._overruns = 0
+        self._pa_lock = threading.RLock()  # PortAudio itself is not thread-safe
 
     # ------------------------------------------------------------ devices
     def _ensure_pa(self, fresh: bool = False) -> Any:
@@ -101,10 +103,15 @@ class PyAudioCapture:
         return found
 
     def list_devices(self) -> list[AudioDevice]:
-        return [dev for dev, _ in self._inputs(self._ensure_pa(fresh=True))]
+        with self._pa_lock:
+            return [dev for dev, _ in self._inputs(self._ensure_pa(fresh=True))]
 
     # ------------------------------------------------------------ start / stop
     def start(self, device_id: str | None, listener: CaptureListener) -> CaptureFormat:
+        with self._pa_lock:
+            return self._start(device_id, listener)
+
+    def _start(self, device_id: str | None, listener: CaptureListener) -> CaptureFormat:
         self.stop()
         pa = self._ensure_pa(fresh=True)
         inputs = self._inputs(pa)
@@ -161,13 +168,14 @@ class PyAudioCapture:
         return CaptureFormat(rate, channels, SampleFormat.INT16)
 
     def stop(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.stop_stream()
-            with contextlib.suppress(OSError):
-                stream.close()
-        self._device = None
+        with self._pa_lock:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.stop_stream()
+                with contextlib.suppress(OSError):
+                    stream.close()
+            self._device = None
 
     def read(self) -> list[RawBlock]:
         return self._queue.drain()
@@ -196,7 +204,8 @@ class PyAudioCapture:
 
     def close(self) -> None:
         """Stop and release PortAudio itself."""
-        self.stop()
-        if self._pa is not None:
-            self._pa.terminate()
-            self._pa = None
+        with self._pa_lock:
+            self.stop()
+            if self._pa is not None:
+                self._pa.terminate()
+                self._pa = None

@@ -14,7 +14,7 @@ from ravatar_live.audio.errors import SettingsError
 
 VoiceMode = Literal["vad", "push-to-talk", "record"]
 VadBackendName = Literal["silero", "webrtc", "rms"]
-VoiceState = Literal["idle", "listening", "speech", "recording", "sending"]
+VoiceState = Literal["idle", "opening", "listening", "speech", "recording", "sending"]
 # How long hands-free waits for the rest of a sentence ("Wait for me to finish").
 TurnPatience = Literal["quick", "balanced", "patient"]
 

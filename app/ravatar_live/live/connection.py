@@ -26,10 +26,10 @@ from typing import Any
 import aiohttp
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from ravatar_live.api.backoff import CHAT_RECONNECT, REQUEST_RETRY, BackoffPolicy
 from ravatar_live.api.errors import RavatarError, ServiceUnreachableError
 from ravatar_live.api.models import ConnectionInfo, ServerMessage
 from ravatar_live.api.reconnect import (
-    BackoffPolicy,
     LinkState,
     LinkStatus,
     NotSent,
@@ -101,7 +101,7 @@ class ServiceConnection(QObject):
     not_sent = Signal(object)  # NotSent: a take or queued messages that were given up
 
     def __init__(self, *, simulator_config: SimulatorConfig | None = None,
-                 retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+                 retry_policy: BackoffPolicy = REQUEST_RETRY,
                  token_store: TokenStore | None = None,
                  chat_heartbeat_s: float = CHAT_HEARTBEAT_S,
                  chat_backoff: BackoffPolicy | None = None,
@@ -110,10 +110,10 @@ class ServiceConnection(QObject):
         super().__init__(parent)
         self._token_store = token_store
         self._simulator_config = simulator_config or SimulatorConfig()
-        self._retry_delays = retry_delays
+        self._retry_policy = retry_policy
         #: Used by the next open(): the chat socket's heartbeat and reconnect back-off.
         self.chat_heartbeat_s = chat_heartbeat_s
-        self.chat_backoff = chat_backoff or BackoffPolicy()
+        self.chat_backoff = chat_backoff or CHAT_RECONNECT
         #: Used by the next open(): how long one REST call may take.
         self.request_timeout_s = request_timeout_s
         self._http: aiohttp.ClientSession | None = None
@@ -214,11 +214,11 @@ class ServiceConnection(QObject):
         if store is None or endpoint.demo:
             # The simulator signs with a fresh secret every run: nothing worth keeping.
             return RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
-                                 retry_delays=self._retry_delays,
+                                 retry_policy=self._retry_policy,
                                  request_timeout_s=self.request_timeout_s)
         account = account_for(endpoint.project_id, endpoint.user_id)
         return RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
-                             retry_delays=self._retry_delays, token=store.load(account),
+                             retry_policy=self._retry_policy, token=store.load(account),
                              on_token=lambda token: store.save(account, token),
                              request_timeout_s=self.request_timeout_s)
 

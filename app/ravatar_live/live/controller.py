@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ravatar_live.api.backoff import REQUEST_RETRY, BackoffPolicy
 from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import ConnectionInfo, StreamSize
-from ravatar_live.api.reconnect import BackoffPolicy
 from ravatar_live.audio.voice import VoiceController
+from ravatar_live.hotkeys.service import GlobalPushToTalk
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
 from ravatar_live.live.license_journal import LicenseJournal
@@ -56,20 +57,21 @@ class AppController(QObject):
     def __init__(self, settings: Settings, voice: VoiceController, *, force_demo: bool = False,
                  journal: LicenseJournal | None = None,
                  simulator_config: SimulatorConfig | None = None,
-                 retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+                 retry_policy: BackoffPolicy = REQUEST_RETRY,
                  end_timeout_s: float = 2.0, stream_start_timeout_s: float = 30.0,
                  token_store: TokenStore | None = None,
                  chat_heartbeat_s: float = CHAT_HEARTBEAT_S,
                  chat_backoff: BackoffPolicy | None = None,
                  player_memory: PlayerMemory | None = None,
                  native_player_settings: PlayerSettings | None = None,
+                 global_talk: GlobalPushToTalk | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
         self.force_demo = force_demo
         self.journal = journal
         self.connection = ServiceConnection(simulator_config=simulator_config,
-                                            retry_delays=retry_delays, token_store=token_store,
+                                            retry_policy=retry_policy, token_store=token_store,
                                             chat_heartbeat_s=chat_heartbeat_s,
                                             chat_backoff=chat_backoff, parent=self)
         self.session = LiveSession(self.connection, self.ensure_connected, journal=journal,
@@ -82,6 +84,8 @@ class AppController(QObject):
                                      memory=player_memory,
                                      native_settings=native_player_settings, parent=self)
         self.session.stream_teardown = self.players.stop
+        #: The push-to-talk key that works while other apps have the focus (off by default).
+        self.global_talk = global_talk or GlobalPushToTalk(parent=self)
         self._connect_task: asyncio.Task[bool] | None = None
         self._tasks = TaskSet("app controller")
         self._shutting_down = False
@@ -227,6 +231,7 @@ class AppController(QObject):
         self._shutting_down = True
         logger.info("shutting down (session %s)", self.session.state.value)
         self.voice.close()
+        self.global_talk.close()
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
         ended = await self.session.end()
@@ -270,6 +275,7 @@ class AppController(QObject):
         self.players.set_volume(settings.avatar_volume / 100)
         self.players.set_muted(settings.avatar_muted)
         self.players.set_output_device(settings.speaker_id or None)
+        self.global_talk.set_key(settings.global_push_to_talk_key)
         self.chat.user_id = settings.user_id
         self.chat.language = settings.language
         if settings.avatar_id:

@@ -11,7 +11,7 @@ Never leak a license:
   background (bounded) and the license it brings is ended at once. Cancelling during a back-off
   wait stops at once (nothing is on the wire).
 - An end that fails (network down, 5xx) is retried with back-off while the app runs
-  (`END_RETRY_DELAYS_S`); `flush_pending_ends()` gives it one last bounded try at exit, after
+  (`backoff.END_RETRY`); `flush_pending_ends()` gives it one last bounded try at exit, after
   which it stays journaled for the next launch.
 - A stream URL that would be mixed content (http:// under an https:// API) is refused, and its
   license ended.
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
+from ravatar_live.api.backoff import END_RETRY, BackoffPolicy
 from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import LiveSessionInfo, StreamSize
 from ravatar_live.api.rest import RavatarClient
@@ -38,6 +39,7 @@ from ravatar_live.live.emergency_end import end_license_blocking
 from ravatar_live.live.error_kinds import ErrorKind, classify
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.states import ConnectionState, SessionState
+from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,6 @@ DEFAULT_END_TIMEOUT_S = 2.0
 #: least MIN_END_REQUEST_S, so every exit path still ends the license in about the same time.
 STREAM_TEARDOWN_S: Final = 0.5
 MIN_END_REQUEST_S: Final = 1.0
-#: Waits between further tries of an /endLiveSession that failed; the last one repeats.
-END_RETRY_DELAYS_S: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 
 
 def mixed_content_problem(api_url: str, stream_url: str) -> str | None:
@@ -103,13 +103,15 @@ class LiveSession(QObject):
         self._token: str | None = None  # kept in memory only, for the emergency end
         self._start_task: asyncio.Task[bool] | None = None
         self._end_task: asyncio.Task[bool] | None = None
+        self._background = TaskSet("live session")
         # A start request abandoned on the wire, and the task that ends what it brings.
-        self._orphans: set[asyncio.Task[None]] = set()
+        self._orphans = TaskSet("abandoned live session requests")
         self._retry_until: float | None = None  # a 503/504 back-off wait ends then (loop clock)
         self._abandoned = False  # the current start was cancelled: no further retries
         # license id -> the task retrying its /endLiveSession in the background
         self._pending_ends: dict[str, asyncio.Task[None]] = {}
-        self.end_retry_delays_s: tuple[float, ...] = END_RETRY_DELAYS_S
+        #: How an /endLiveSession that failed is tried again.
+        self.end_retry: BackoffPolicy = END_RETRY
         #: Called (bounded) when a live session ends, before /endLiveSession: the stream
         #: players close what they hold for this stream.
         self.stream_teardown: Callable[[], Awaitable[object]] | None = None
@@ -134,19 +136,15 @@ class LiveSession(QObject):
     # --- starting ----------------------------------------------------------------------------
     def request_start(self, avatar_id: str, size: StreamSize) -> asyncio.Task[bool] | None:
         """Start in the background (the task is kept); None when a session is already going."""
-        if not self._state.can_start or self._start_task is not None:
+        if not self._state.can_start or (
+                self._start_task is not None and not self._start_task.done()):
             return None
-        self._start_task = asyncio.get_running_loop().create_task(self.start(avatar_id, size))
-        self._start_task.add_done_callback(self._forget_start_task)
+        self._start_task = self._background.spawn(self.start(avatar_id, size))
         return self._start_task
-
-    def _forget_start_task(self, task: asyncio.Task[bool]) -> None:
-        if self._start_task is task:
-            self._start_task = None
 
     def cancel_start(self) -> None:
         """Stop waiting for a license (e.g. during the busy countdown)."""
-        if self._start_task is not None and not self._start_task.done():
+        if self._start_task is not None:
             self._start_task.cancel()
 
     async def start(self, avatar_id: str, size: StreamSize) -> bool:
@@ -208,7 +206,7 @@ class LiveSession(QObject):
                 if self._retry_until is not None and loop.time() < self._retry_until:
                     request.cancel()  # waiting out a back-off: nothing is on the wire
                 else:
-                    self._track(self._orphans, loop.create_task(self._settle_orphan(request)))
+                    self._orphans.spawn(self._settle_orphan(request))
             raise
 
     def _journal_new_license(self, request: asyncio.Task[LiveSessionInfo]) -> None:
@@ -240,22 +238,17 @@ class LiveSession(QObject):
         self._retry_until = asyncio.get_running_loop().time() + delay_s
         self.retry_scheduled.emit(attempt, delay_s, error.user_message)
 
-    @staticmethod
-    def _track(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
     # --- ending ------------------------------------------------------------------------------
     async def end(self, timeout_s: float | None = None) -> bool:
         """End the license if one is held; True when the server acknowledged it (or there was
         nothing to end). Waits at most `timeout_s` (default ~2 s); concurrent calls share one
         request."""
-        if self._start_task is not None and not self._start_task.done():
-            self._start_task.cancel()
+        start_task = self._start_task
+        if start_task is not None and not start_task.done():
+            start_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._start_task
-        if self._orphans:
-            await asyncio.wait(set(self._orphans), timeout=2 * self._end_timeout_s)
+                await start_task
+        await self._orphans.wait(2 * self._end_timeout_s)
         if self._end_task is None:
             if self._stream is None:
                 return True
@@ -327,15 +320,19 @@ class LiveSession(QObject):
         meanwhile). Also used for licenses left over from a previous run."""
         if license_id in self._pending_ends:
             return
-        task = asyncio.get_running_loop().create_task(self._retry_end(license_id))
+        task = self._background.spawn(self._retry_end(license_id))
         self._pending_ends[license_id] = task
         task.add_done_callback(lambda _t: self._pending_ends.pop(license_id, None))
 
     async def _retry_end(self, license_id: str) -> None:
         attempt = 0
         while True:
-            delay = self.end_retry_delays_s[min(attempt, len(self.end_retry_delays_s) - 1)]
             attempt += 1
+            if self.end_retry.gives_up(attempt):
+                logger.warning("gave up ending live session %s; it stays journaled",
+                               license_id)
+                return
+            delay = self.end_retry.delay(attempt)
             logger.info("ending live session %s again in %.0f s (try %d)", license_id, delay,
                         attempt + 1)
             await asyncio.sleep(delay)

@@ -232,7 +232,7 @@ class StreamPlayers(QObject):
                 latest.offered_video if latest else ())
             named = " or ".join(codec_label(c) for c in codecs) if codecs else "its"
             return (f"The built-in browser cannot play this stream's {named} video, so the "
-                    "app's own player shows it. Nothing to do.")
+                    "app's own player shows it.")
         return (f"The built-in browser showed no video in {self._health.no_frames_timeout_s:g} "
                 "seconds, so the app's own player shows the stream.")
 

@@ -94,15 +94,20 @@ class ChatConnection:
             await self.ws.send_str(frame)
         self.state.count_hostile_frame()
 
-    async def _spray_forever(self, per_s: float) -> None:
-        """Hostile frames at a steady rate, in small batches (sleep granularity is ~ms)."""
+    async def _spray(self, per_s: float, limit: int | None) -> None:
+        """Hostile frames at a steady rate, in small batches (sleep granularity is ~ms), until
+        `limit` frames were sprayed (None: while the socket is open)."""
         batch = max(1, round(per_s / 50))
-        while not self.ws.closed:
+        left = limit
+        while not self.ws.closed and (left is None or left > 0):
+            count = batch if left is None else min(batch, left)
             try:
-                await self._send_hostile(batch)
+                await self._send_hostile(count)
             except (ConnectionError, RuntimeError):
                 return
-            await asyncio.sleep(batch / per_s)
+            if left is not None:
+                left -= count
+            await asyncio.sleep(count / per_s)
 
     def send_reply(self, message: dict[str, Any]) -> None:
         """Queue a reply; it goes out after the configured reply delay, in order."""
@@ -119,7 +124,7 @@ class ChatConnection:
         loop = asyncio.get_running_loop()
         writer = loop.create_task(self._write_forever())
         spray_rate = self.state.config.hostile_spray_per_s
-        sprayer = (loop.create_task(self._spray_forever(spray_rate))
+        sprayer = (loop.create_task(self._spray(spray_rate, self.state.config.hostile_spray_limit))
                    if self._hostile is not None and spray_rate > 0 else None)
         try:
             async for frame in self.ws:

@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hostile-spray", type=_non_negative, default=defaults.hostile_spray_per_s,
                    metavar="PER_S", help="also send this many hostile frames per second while a "
                    "chat socket is open (default %(default)s)")
+    p.add_argument("--hostile-spray-limit", type=int, default=None, metavar="N",
+                   help="spray at most this many hostile frames per chat socket (default: no "
+                   "limit)")
     p.add_argument("--hostile-seed", type=int, default=None, metavar="SEED",
                    help="seed the hostile frames, to replay a run")
     p.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
@@ -132,7 +135,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         stream_max_height=args.stream_max_height, stream_voice=not args.no_stream_voice,
         stream_ping_interval_s=args.stream_ping, page_mic_handshake=not args.old_stream_page,
         hostile=args.hostile, hostile_frames_per_message=args.hostile_per_message,
-        hostile_spray_per_s=args.hostile_spray, hostile_seed=args.hostile_seed,
+        hostile_spray_per_s=args.hostile_spray, hostile_spray_limit=args.hostile_spray_limit,
+        hostile_seed=args.hostile_seed,
         tls_cert=args.tls_cert, tls_key=args.tls_key, stream_origin=args.stream_origin)
 
 

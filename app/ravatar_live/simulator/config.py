@@ -54,10 +54,12 @@ class SimulatorConfig:
     # `-state` (RAVATAR's current page); False behaves like an older page that never answers.
     page_mic_handshake: bool = True
     # Hostile mode (hostile.py): random frames before every real frame the chat socket sends,
-    # and, with `hostile_spray_per_s`, a steady stream of them while a chat socket is open.
+    # and, with `hostile_spray_per_s`, a steady stream of them while a chat socket is open
+    # (at most `hostile_spray_limit` per socket; None: no limit).
     hostile: bool = False
     hostile_frames_per_message: int = 20
     hostile_spray_per_s: float = 0.0
+    hostile_spray_limit: int | None = None
     hostile_seed: int | None = None
     # Serve HTTPS/WSS with this certificate chain and key (PEM files) instead of plain HTTP.
     tls_cert: Path | None = None
@@ -84,7 +86,8 @@ class SimulatorConfig:
             raise ValueError(f"stream_fps must be 1..30, got {self.stream_fps}")
         if not 90 <= self.stream_max_height <= 1080:
             raise ValueError(f"stream_max_height must be 90..1080, got {self.stream_max_height}")
-        if self.hostile_frames_per_message < 0 or self.hostile_spray_per_s < 0:
+        if (self.hostile_frames_per_message < 0 or self.hostile_spray_per_s < 0
+                or (self.hostile_spray_limit is not None and self.hostile_spray_limit < 0)):
             raise ValueError("hostile frame counts and rates must be >= 0")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both or neither")

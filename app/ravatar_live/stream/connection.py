@@ -22,9 +22,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import NoReturn, Protocol
 
 import aiohttp
 import av
@@ -38,6 +37,7 @@ from ravatar_live.stream.errors import (
     UndecodableStreamError,
 )
 from ravatar_live.stream.peer import DEFAULT_VIDEO_PREFERENCE, OfferError, ReceivingPeer
+from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class StreamConnection:
         self._pending_candidates: list[ps.IceCandidate] = []
         self._pings: dict[float, float] = {}
         self._progress = _Progress()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("stream connection", on_error=self._task_failed)
         self._ended: asyncio.Future[StreamError] | None = None
 
     async def run(self) -> NoReturn:
@@ -99,10 +99,10 @@ class StreamConnection:
         self._ended = loop.create_future()
         self._ws = await self._open()
         try:
-            self._spawn(self._read())
-            self._spawn(self._ping())
-            self._spawn(self._watch_start())
-            self._spawn(self._ask_without_config())
+            self._tasks.spawn(self._read())
+            self._tasks.spawn(self._ping())
+            self._tasks.spawn(self._watch_start())
+            self._tasks.spawn(self._ask_without_config())
             raise await self._ended
         finally:
             await self._close()
@@ -123,21 +123,13 @@ class StreamConnection:
             raise StreamUnavailableError("The stream's signalling could not be reached.",
                                          detail=type(exc).__name__) from exc
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            if isinstance(error, StreamError):
-                self._finish(error)
-            else:
-                logger.error("stream connection task failed", exc_info=error)
-                self._finish(StreamUnavailableError("The stream connection hit an error.",
-                                                    detail=type(error).__name__))
+    def _task_failed(self, error: BaseException) -> None:
+        if isinstance(error, StreamError):
+            self._finish(error)
+        else:
+            logger.error("stream connection task failed", exc_info=error)
+            self._finish(StreamUnavailableError("The stream connection hit an error.",
+                                                detail=type(error).__name__))
 
     def _finish(self, error: StreamError) -> None:
         if self._ended is not None and not self._ended.done():
@@ -249,7 +241,7 @@ class StreamConnection:
         chosen = ps.choose_streamer(ids, self.streamer_id)
         if chosen is None:
             # The streamer starts a little after the session: ask again shortly.
-            self._spawn(self._ask_for_streamers(after_s=self._settings.streamer_poll_s))
+            self._tasks.spawn(self._ask_for_streamers(after_s=self._settings.streamer_poll_s))
             return
         self.streamer_id = chosen
         self._progress.subscribed.set()
@@ -283,10 +275,7 @@ class StreamConnection:
         hooks.on_peer(peer)
 
     async def _close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_and_wait()
         if self.peer is not None:
             await self.peer.close()
         if self._ws is not None:

@@ -37,6 +37,7 @@ from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import SessionDescription, candidate_from_sdp, candidate_to_sdp
 
 from ravatar_live.api.pixel_streaming import IceCandidate, IceServer
+from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class ReceivingPeer:
         self._on_video = on_video
         self._on_audio = on_audio
         self._video_preference = tuple(video_preference)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("stream peer")
         self._closed = False
         self.failed = asyncio.Event()
         self.connected = asyncio.Event()
@@ -187,7 +188,7 @@ class ReceivingPeer:
                                      (self.audio_transceiver, self._on_audio)):
             track = transceiver.receiver.track
             if track is not None and transceiver.mid is not None:
-                self._spawn(self._consume(track, deliver))
+                self._tasks.spawn(self._consume(track, deliver))
         return answer_sdp
 
     def local_candidates(self) -> list[IceCandidate]:
@@ -228,11 +229,6 @@ class ReceivingPeer:
                     logger.exception("a received %s frame could not be used", track.kind)
                     failed = True
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def stats(self) -> list[Any]:
         """aiortc's statistics objects for this connection (empty once closed)."""
         if self._closed:
@@ -248,10 +244,7 @@ class ReceivingPeer:
         if self._closed:
             return
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_and_wait()
         with contextlib.suppress(Exception):  # a half-negotiated peer may complain on close
             await self._pc.close()
         self.failed.set()

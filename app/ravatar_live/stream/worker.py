@@ -5,10 +5,10 @@ the aiortc peer (RTP/SRTP in Python), picture conversion to QVideoFrame and the 
 aiortc decodes on its own decoder threads; the audio device pulls on its own. The GUI thread only
 takes the newest frame from the mailbox when told (`PlayerEvents.frame_ready`).
 
-Reconnect like the stream page: when the socket drops or the peer fails, try again after each of
-`retry_delays` (0.5, 1, 2, 4 s); a connection that showed frames starts the series afresh. Then
-give up: `session_closed`. `streamerDisconnected`, a refused access and an undecodable codec end
-it at once.
+Reconnect like the stream page: when the socket drops or the peer fails, try again as `reconnect`
+says (backoff.STREAM_RECONNECT: 0.5, 1, 2, 4 s); a connection that showed frames starts the
+series afresh. Then give up: `session_closed`. `streamerDisconnected`, a refused access and an
+undecodable codec end it at once.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import aiohttp
 import av
 from PySide6.QtMultimedia import QVideoFrame
 
+from ravatar_live.api.backoff import STREAM_RECONNECT, BackoffPolicy
 from ravatar_live.stream.access import open_stream_page
 from ravatar_live.stream.audio_output import DEFAULT_BACKENDS, AudioOutput, open_output
 from ravatar_live.stream.audio_playback import AudioPlayback
@@ -41,6 +42,7 @@ from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.peer import ReceivingPeer
 from ravatar_live.stream.stats_collector import StatsCollector
 from ravatar_live.stream.video_frames import FrameConversionError, to_qvideo_frame
+from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class PlayerSettings:
     """How the native player connects and plays (defaults follow the stream page)."""
 
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
-    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    reconnect: BackoffPolicy = STREAM_RECONNECT
     page_timeout_s: float = 10.0
     stats_interval_s: float = 1.0
     # Output backends in order of preference; () plays no audio (levels and onsets still work).
@@ -98,7 +100,7 @@ class PlayerWorker:
         self._conversion_failed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("native stream player")
         self._lock = threading.Lock()
         self._stop_requested = False
         self._finished = False
@@ -140,7 +142,8 @@ class PlayerWorker:
     def _thread_main(self) -> None:
         loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._run())
+            with contextlib.suppress(asyncio.CancelledError):  # a stop while it was closing
+                loop.run_until_complete(self._run())
             loop.run_until_complete(loop.shutdown_asyncgens())
             # Its resolver threads too: stop() promises no thread is left behind.
             base_loop = cast(asyncio.BaseEventLoop, loop)  # the timeout is not in the ABC's stub
@@ -164,8 +167,7 @@ class PlayerWorker:
             self._loop = asyncio.get_running_loop()
             self._main = asyncio.current_task()
         self._open_output()
-        stats_task = asyncio.get_running_loop().create_task(self._report_stats())
-        self._tasks.add(stats_task)
+        self._tasks.spawn(self._report_stats())
         try:
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 await self._play(http)
@@ -178,15 +180,15 @@ class PlayerWorker:
             self._events.session_closed(message)
         finally:
             self._state = "closed"
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._close_output()
+            try:
+                await self._tasks.cancel_and_wait()
+            finally:  # even when a stop arrives while this closes
+                self._close_output()
 
     async def _play(self, http: aiohttp.ClientSession) -> None:
         failures = 0
         streamer_id: str | None = None
-        delays = self._settings.retry_delays
+        policy = self._settings.reconnect
         while True:
             self._state = "connecting" if failures == 0 else "reconnecting"
             connection: StreamConnection | None = None
@@ -211,17 +213,17 @@ class PlayerWorker:
                 if self._connection_frames > 0:
                     failures = 0  # it was playing: start the back-off series afresh
                 self._connection_frames = 0
-                if failures >= len(delays):
+                failures += 1
+                if policy.gives_up(failures):
                     message = (f"{exc.user_message} The stream could not be reconnected after "
-                               f"{len(delays)} attempts.")
+                               f"{failures - 1} attempts.")
                     logger.warning("native stream given up: %s", exc)
                     self._events.problem("connection", message)
                     self._events.session_closed(message)
                     return
-                delay = delays[failures]
-                failures += 1
+                delay = policy.delay(failures)
                 logger.warning("native stream interrupted (%s); reconnecting in %.1f s "
-                               "(attempt %d of %d)", exc, delay, failures, len(delays))
+                               "(attempt %d)", exc, delay, failures)
                 self._state = "reconnecting"
                 self._peer = None
                 await asyncio.sleep(delay)

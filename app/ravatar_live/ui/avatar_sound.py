@@ -15,7 +15,9 @@ MARGIN = 12
 # Over the video, whatever the window's scheme: light glyph on a dark translucent disc.
 GLYPH = "#e8eef7"
 STYLE = ("#AvatarSound { background: rgba(8, 10, 14, 170); border: 1px solid rgba(255, 255, "
-         "255, 40); border-radius: 8px; padding: 4px; }"
+         "255, 40); border-radius: 8px; padding: 4px 20px 4px 6px; }"
+         "#AvatarSound::menu-button { width: 16px; border: none; border-left: 1px solid "
+         "rgba(255, 255, 255, 40); }"
          "#AvatarSound:hover { background: rgba(8, 10, 14, 220); }"
          "#AvatarSound:focus { border: 2px solid palette(link); }")
 

@@ -7,11 +7,17 @@ button keeps listening for another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from ravatar_live.settings import SettingsError, validate_push_to_talk_key
+from ravatar_live.settings import (
+    SettingsError,
+    validate_global_push_to_talk_key,
+    validate_push_to_talk_key,
+)
 from ravatar_live.ui.shortcuts import native, taken_by
 
 _MODIFIER_KEYS = (Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta,
@@ -30,12 +36,23 @@ def check_push_to_talk_key(portable: str) -> str:
     return canonical
 
 
+def check_global_push_to_talk_key(portable: str) -> str:
+    """Like check_push_to_talk_key, for the key that works in any window."""
+    return check_push_to_talk_key(validate_global_push_to_talk_key(portable))
+
+
 class KeyCaptureButton(QPushButton):
     key_changed = Signal(str)  # portable text of the new key
     refused = Signal(str)  # why the pressed key cannot be used ("" once one is accepted)
 
-    def __init__(self, key: str, parent: QWidget | None = None) -> None:
+    def __init__(self, key: str, parent: QWidget | None = None, *,
+                 name: str = "Push-to-talk key",
+                 check: Callable[[str], str] = check_push_to_talk_key) -> None:
+        """`name` is what a screen reader calls it; `check` accepts a key (canonical text)
+        or raises SettingsError saying why not."""
         super().__init__(parent)
+        self._name = name
+        self._check = check
         self._key = key
         self._capturing = False
         self.clicked.connect(self._start)
@@ -64,7 +81,7 @@ class KeyCaptureButton(QPushButton):
             self.setText("Press the key to use… (Esc cancels)")
         else:
             self.setText(f"{native(self._key)}  ·  Change…")
-        self.setAccessibleName(f"Push-to-talk key: {native(self._key)}")
+        self.setAccessibleName(f"{self._name}: {native(self._key)}")
 
     def event(self, event: QEvent) -> bool:
         # While listening, every key is for us: no shortcut (not even Quit) may take it first.
@@ -89,7 +106,7 @@ class KeyCaptureButton(QPushButton):
         portable = QKeySequence(event.keyCombination().key() | modifiers).toString(
             QKeySequence.SequenceFormat.PortableText)
         try:
-            canonical = check_push_to_talk_key(portable)
+            canonical = self._check(portable)
         except SettingsError as exc:
             self.refused.emit(exc.user_message)
             return

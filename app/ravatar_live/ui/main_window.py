@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal, Slot
@@ -32,9 +32,11 @@ from ravatar_live import APP_NAME
 from ravatar_live.live.controller import AppController
 from ravatar_live.settings import Settings
 from ravatar_live.settings_service import SettingsChange, SettingsService
+from ravatar_live.tasks import TaskSet
 from ravatar_live.ui.announcer import Announcer
 from ravatar_live.ui.banner import Banner
 from ravatar_live.ui.conversation_panel import ConversationPanel
+from ravatar_live.ui.diagnostics_binding import DiagnosticsBinding
 from ravatar_live.ui.keyboard import (
     focus_by_keyboard_only,
     press_all_with_return,
@@ -43,6 +45,7 @@ from ravatar_live.ui.keyboard import (
 from ravatar_live.ui.session_binding import SessionBinding, SessionParts
 from ravatar_live.ui.settings_dialog import SettingsDialog
 from ravatar_live.ui.settings_flow import SettingsFlow, SettingsHooks
+from ravatar_live.ui.setup_check_binding import SetupCheckBinding
 from ravatar_live.ui.shortcuts import Command
 from ravatar_live.ui.stream_area import StreamArea
 from ravatar_live.ui.stream_health_binding import StreamHealthBinding
@@ -82,7 +85,7 @@ class MainWindow(QMainWindow):
         self._close_allowed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = TaskSet("window")
         self._panes_placed = False
 
         self._show_title()
@@ -169,8 +172,12 @@ class MainWindow(QMainWindow):
         self.stats_action = self.health.stats_action
         self.export_latencies_action = self.health.export_action
         self.addAction(self.stats_action)  # Ctrl+Shift+S works with the menu closed
+        self.diagnostics = DiagnosticsBinding(c, self.turns.log, self.banner,
+                                              spawn=self._tasks.spawn, window=self)
+        self.setup_check = SetupCheckBinding(c, self.banner, window=self,
+                                             announce=self.announcer.announce)
         self.settings_flow = SettingsFlow(c, self.settings_service, self.banners, self,
-                                          hooks=SettingsHooks(spawn=self._spawn,
+                                          hooks=SettingsHooks(spawn=self._tasks.spawn,
                                                               follow=self._follow_settings),
                                           parent=self)
         self.window_actions = WindowActions(
@@ -189,7 +196,8 @@ class MainWindow(QMainWindow):
         self.quit_action = actions[Command.QUIT]
         self.settings_action = actions[Command.SETTINGS]
         self.gear_menu = self.window_actions.build_gear_menu(
-            self.top_bar, [self.stats_action, self.export_latencies_action])
+            self.top_bar, [self.setup_check.action, self.stats_action,
+                           self.export_latencies_action, self.diagnostics.action])
         self.banner.announced.connect(self.announcer.announce)
         self.banner.changed.connect(self._order_focus)
         self.talk.watch_keys(self)
@@ -243,7 +251,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ banner buttons
     @Slot()
     def retry_connect(self) -> None:
-        self._spawn(self.controller.reconnect())
+        self._tasks.spawn(self.controller.reconnect())
 
     @Slot()
     def show_stream_directly(self) -> None:
@@ -345,8 +353,3 @@ class MainWindow(QMainWindow):
         """Synchronous end for OS log-out and quit from outside (the loop may not run again)."""
         if self.controller.session.stream is not None:
             self.controller.end_session_blocking()
-
-    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

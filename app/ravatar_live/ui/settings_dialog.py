@@ -33,7 +33,7 @@ from ravatar_live.settings import (
     SettingsError,
     parse_dimension,
 )
-from ravatar_live.ui.settings_pages import CUSTOM, SettingsPages
+from ravatar_live.ui.settings_pages import CUSTOM, DEFAULT_GLOBAL_KEY, SettingsPages
 from ravatar_live.ui.theme import set_variant
 
 
@@ -41,7 +41,7 @@ class SettingsDialog(SettingsPages):
     def __init__(self, settings: Settings, *, avatars: Sequence[AvatarInfo] = (),
                  languages: Sequence[LanguageInfo] = (), devices: Sequence[AudioDevice] = (),
                  speakers: Sequence[AudioDevice] = (), demo: bool = False,
-                 sign_in_note: str = "", turn_note: str = "",
+                 sign_in_note: str = "", turn_note: str = "", global_key_note: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -54,6 +54,7 @@ class SettingsDialog(SettingsPages):
         self._speakers = list(speakers)
         self._sign_in_note = sign_in_note
         self._turn_note = turn_note  # why the end-of-turn model is not in use; empty when it is
+        self._global_key_note = global_key_note
         self._loading = False
 
         tabs = QTabWidget(self)
@@ -66,6 +67,9 @@ class SettingsDialog(SettingsPages):
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.key_button.refused.connect(self._on_key_refused)
         self.key_button.key_changed.connect(self._on_key_changed)
+        self.global_key_button.refused.connect(self._on_global_key_refused)
+        self.global_key_button.key_changed.connect(self._on_key_changed)
+        self.global_key_check.toggled.connect(self._on_global_key_toggled)
 
         self.error_label = QLabel("", self)
         self.error_label.setObjectName("FieldError")
@@ -151,6 +155,9 @@ class SettingsDialog(SettingsPages):
         self.page_mic_check.setChecked(s.allow_stream_page_microphone)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(s.theme)))
         self.key_button.set_key(s.push_to_talk_key)
+        self.global_key_check.setChecked(bool(s.global_push_to_talk_key))
+        self.global_key_button.set_key(s.global_push_to_talk_key or DEFAULT_GLOBAL_KEY)
+        self.global_key_button.setEnabled(bool(s.global_push_to_talk_key))
         self.project_edit.setText(s.project_id)
         self.api_edit.setText(s.api_url)
         self.ws_edit.setText(s.ws_url)
@@ -208,6 +215,8 @@ class SettingsDialog(SettingsPages):
             allow_stream_page_microphone=self.page_mic_check.isChecked(),
             theme=str(self.theme_combo.currentData() or "system"),
             push_to_talk_key=self.key_button.key,
+            global_push_to_talk_key=(self.global_key_button.key
+                                     if self.global_key_check.isChecked() else ""),
             project_id=self.project_edit.text().strip(),
             api_url=self.api_edit.text().strip(),
             ws_url=self.ws_edit.text().strip(),
@@ -253,6 +262,17 @@ class SettingsDialog(SettingsPages):
 
     @Slot(str)
     def _on_key_changed(self, _key: str) -> None:
+        self._revalidate()
+
+    @Slot(str)
+    def _on_global_key_refused(self, why: str) -> None:
+        _widget, label, _description = self._fields["global_push_to_talk_key"]
+        label.setText(why)
+        label.setVisible(bool(why))
+
+    @Slot(bool)
+    def _on_global_key_toggled(self, on: bool) -> None:
+        self.global_key_button.setEnabled(on)
         self._revalidate()
 
     # --- actions -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ravatar_live.settings_service import SettingsChange, SettingsService
 from ravatar_live.ui.settings_dialog import SettingsDialog
 from ravatar_live.ui.window_banners import WindowBanners
 
-Spawn = Callable[[Coroutine[object, object, object]], None]
+Spawn = Callable[[Coroutine[object, object, object]], object]
 
 
 @dataclass
@@ -52,7 +52,8 @@ class SettingsFlow(QObject):
             languages=info.languages if info else (), devices=self._c.voice.devices(),
             speakers=_speakers(),
             demo=self._c.force_demo, sign_in_note=self.sign_in_note,
-            turn_note=self._c.voice.turn_note, parent=self._window)
+            turn_note=self._c.voice.turn_note, global_key_note=self._c.global_talk.note(),
+            parent=self._window)
 
     @Slot()
     def open_settings(self) -> SettingsDialog:

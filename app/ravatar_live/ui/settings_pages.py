@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ravatar_live.api.ids import PROJECT_ID
 from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.settings import (
     DEFAULT_PUSH_TO_TALK_KEY,
@@ -32,7 +33,7 @@ from ravatar_live.settings import (
     TurnPatience,
     VoiceMode,
 )
-from ravatar_live.ui.key_capture import KeyCaptureButton
+from ravatar_live.ui.key_capture import KeyCaptureButton, check_global_push_to_talk_key
 
 VOICE_MODE_LABELS: dict[VoiceMode, str] = {
     "push-to-talk": "Hold to talk",
@@ -51,6 +52,8 @@ PLAYER_LABELS: dict[StreamPlayerChoice, str] = {
     "native": "The app's own player",
 }
 CUSTOM = "custom"
+#: Offered when push-to-talk in any window is first switched on: no app types with it.
+DEFAULT_GLOBAL_KEY = "F9"
 
 
 class SettingsPages(QDialog):
@@ -62,6 +65,7 @@ class SettingsPages(QDialog):
         self._devices: list[AudioDevice] = []
         self._sign_in_note = ""
         self._turn_note = ""
+        self._global_key_note = ""  # whether push-to-talk in any window can work here
         self._speakers: list[AudioDevice] = []
 
     def _scrolling(self, page: QWidget) -> QScrollArea:
@@ -243,7 +247,33 @@ class SettingsPages(QDialog):
         form.addRow("", self._hint("Space is the default: it talks while the avatar's "
                                    "stream has the focus, and presses a focused button "
                                    "otherwise. A key such as F2 talks from anywhere.", page))
+        self._add_global_key_rows(page, form)
         return page
+
+    def _add_global_key_rows(self, page: QWidget, form: QFormLayout) -> None:
+        """Push-to-talk while another app has the focus: on/off, the key, and whether it can
+        work on this desktop (and if not, why)."""
+        self.global_key_check = QCheckBox("Hold a key to talk while another app has the focus",
+                                          page)
+        self.global_key_check.setAccessibleName("Push-to-talk in any window")
+        self.global_key_check.setToolTip(
+            "Off by default. When on, the key below starts and ends a take from any app, the "
+            "way the Hold to talk button does.")
+        self.global_key_check.setAccessibleDescription(self.global_key_check.toolTip())
+        self.global_key_button = KeyCaptureButton(
+            DEFAULT_GLOBAL_KEY, page, name="Push-to-talk key in any window",
+            check=check_global_push_to_talk_key)
+        self.global_key_button.setAccessibleDescription(
+            "Press, then press the key to hold in any app, such as F9 or Ctrl+Alt+T")
+        self.global_key_status = QLabel(self._global_key_note, page)
+        self.global_key_status.setObjectName("Hint")
+        self.global_key_status.setWordWrap(True)
+        self.global_key_status.setAccessibleName("Push-to-talk in any window status")
+        form.addRow("In any window", self.global_key_check)
+        self._checked_field(form, "Key in any window", self.global_key_button,
+                            inputs={"global_push_to_talk_key": self.global_key_button},
+                            description=self.global_key_button.accessibleDescription())
+        form.addRow("", self.global_key_status)
 
     def _build_connection_tab(self, demo: bool) -> QWidget:
         page, form = self._form()
@@ -263,8 +293,7 @@ class SettingsPages(QDialog):
         self.user_field.setAccessibleDescription("Who you are to RAVATAR; made once and kept")
         self._checked_field(form, "Project id", self.project_edit,
                             inputs={"project_id": self.project_edit},
-                            description="1 to 64 letters, digits or dashes; empty for demo "
-                            "mode")
+                            description=f"{PROJECT_ID.shape}; empty for demo mode")
         self._checked_field(form, "API URL", self.api_edit, inputs={"api_url": self.api_edit},
                             description="The RAVATAR service's address, starting with https://")
         self._checked_field(form, "WebSocket URL", self.ws_edit,

@@ -29,6 +29,7 @@ from ravatar_live.ui.theme import set_variant, tint
 STATE_TEXT = {
     "idle": "Mic off",
     "ready": "Ready",
+    "opening": "Opening the microphone…",
     "listening": "Listening…",
     "speech": "Hearing you…",
     "recording": "Recording…",

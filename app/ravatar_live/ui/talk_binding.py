@@ -38,6 +38,9 @@ class TalkBinding(QObject):
         self.push_to_talk = PushToTalkKey(controller.settings.push_to_talk_key, self)
         self.push_to_talk.pressed.connect(talk_bar.begin_talk)
         self.push_to_talk.released.connect(talk_bar.end_talk)
+        # The key that works in any app drives the same take as the button (tap rule included).
+        controller.global_talk.pressed.connect(talk_bar.begin_talk)
+        controller.global_talk.released.connect(talk_bar.end_talk)
         talk_bar.tap_s = controller.voice.controller.settings.tap_s
         self._bind_chat()
         self._bind_voice()
