@@ -26,6 +26,7 @@ from ravatar_live import APP_ID, APP_NAME, __version__
 from ravatar_live.cli import parse_args
 from ravatar_live.display_check import display_problem
 from ravatar_live.logging_setup import configure_logging
+from ravatar_live.rendering import configure_rendering
 
 logger = logging.getLogger("ravatar_live")
 EXIT_NO_DISPLAY = 3
@@ -78,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     QApplication.setApplicationVersion(__version__)
     QApplication.setDesktopFileName(APP_ID)
     app = QApplication([sys.argv[0] if sys.argv else "ravatar-live"])
+    configure_rendering()  # before the first window: no software OpenGL on every repaint
 
     import qasync  # noqa: PLC0415 - after PySide6 and the QApplication
 

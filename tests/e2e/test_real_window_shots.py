@@ -8,9 +8,7 @@ first start on a small screen looks like.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,25 +16,11 @@ import pytest
 
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
-from tests.e2e.test_app_e2e import ARTIFACTS, Xvfb, app_args, region_stats
+from tests.e2e.test_app_e2e import ARTIFACTS, app_args, region_stats
 from tests.support.app_process import AppProcess
+from tests.support.x11 import Xvfb, saved_geometry
 
 pytestmark = pytest.mark.e2e
-
-GEOMETRY_OF = ("import base64, sys\n"
-               "from PySide6.QtWidgets import QApplication, QWidget\n"
-               "app = QApplication([])\n"
-               "w = QWidget()\n"
-               "w.setGeometry(0, 0, int(sys.argv[1]), int(sys.argv[2]))\n"
-               "print(base64.b64encode(bytes(w.saveGeometry().data())).decode())\n")
-
-
-def saved_geometry(display: str, width: int, height: int) -> str:
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    done = subprocess.run([sys.executable, "-c", GEOMETRY_OF, str(width), str(height)], env=env,
-                          capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout.strip().splitlines()[-1]
-
 
 def window_size(display: str) -> tuple[int, int]:
     tree = subprocess.run(["xwininfo", "-display", display, "-root", "-tree"],

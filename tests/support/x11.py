@@ -1,12 +1,21 @@
-"""A virtual X display for tests (Xvfb), a window of "another app" that takes the keyboard focus,
-and xdotool to press keys on that display the way a keyboard does (XTEST)."""
+"""A virtual X display for tests and benches (Xvfb), a window of "another app" that takes the
+keyboard focus, xdotool to press keys on that display the way a keyboard does (XTEST), and a saved
+window geometry that opens the app at a given size there."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+GEOMETRY_OF = ("import base64, sys\n"
+               "from PySide6.QtWidgets import QApplication, QWidget\n"
+               "app = QApplication([])\n"
+               "w = QWidget()\n"
+               "w.setGeometry(0, 0, int(sys.argv[1]), int(sys.argv[2]))\n"
+               "print(base64.b64encode(bytes(w.saveGeometry().data())).decode())\n")
 
 
 class Xvfb:
@@ -77,3 +86,12 @@ class OtherAppWindow:
     def close(self) -> None:
         self.window.destroy()
         self._conn.close()
+
+
+def saved_geometry(display: str, width: int, height: int) -> str:
+    """A `window_geometry` settings value that opens the app's window at width x height
+    (Xvfb has no window manager to maximise it)."""
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    done = subprocess.run([sys.executable, "-c", GEOMETRY_OF, str(width), str(height)], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip().splitlines()[-1]

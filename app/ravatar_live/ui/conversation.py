@@ -4,10 +4,16 @@ The newest message stays in view while the user is at the bottom; once they scro
 new messages no longer pull them down and a "New messages" button offers the way back. A voice
 turn shows at once as "Voice message…" and gets its words when the server has heard them. An
 avatar reply that answered a measured turn carries a small latency figure in its meta line.
+
+Only the newest MAX_SHOWN_MESSAGES messages keep their widgets: each message is a few styled
+widgets (measured ~95 kB of native memory per bubble), and a long conversation must not grow
+the app by that much per turn. Older ones leave the pane (a line at the top says so); their
+text stays in `entries`.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from datetime import datetime
 
@@ -33,6 +39,8 @@ UNHEARD_VOICE_TEXT = "Voice message (no words recognised)"
 BUBBLE_SHARE = 0.82  # of the pane's width
 BUBBLE_MAX_CHARS = 68  # lines longer than this are hard to read, however wide the pane
 AT_BOTTOM_SLACK = 8  # pixels: "at the bottom" despite rounding
+MAX_SHOWN_MESSAGES = 100
+EARLIER_NOT_SHOWN = "Earlier messages are no longer shown."
 
 
 def latency_figure(turn: Turn) -> str:
@@ -69,7 +77,12 @@ class ConversationView(QScrollArea):
         self._layout.addStretch(1)
         self._layout.addWidget(self._empty)
         self._layout.addStretch(1)
+        self._earlier = QLabel(EARLIER_NOT_SHOWN, body)
+        self._earlier.setObjectName("Notice")
+        self._earlier.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._earlier.hide()
         self.setWidget(body)
+        self._rows: deque[tuple[QHBoxLayout, QWidget]] = deque()  # shown messages, oldest first
         self._entries: list[Entry] = []
         self._bubbles: list[Bubble] = []
         self._pending: list[tuple[int, Bubble]] = []  # (entry index, bubble) of unheard takes
@@ -165,6 +178,7 @@ class ConversationView(QScrollArea):
         self._entries.append(entry)
         row = QHBoxLayout()
         row.setSpacing(0)
+        widget: QWidget
         if entry.role is Role.NOTICE:
             label = QLabel(breakable(f"{entry.text}  ·  {entry.when:%H:%M}"))
             label.setObjectName("Notice")
@@ -173,8 +187,10 @@ class ConversationView(QScrollArea):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setAccessibleName(f"Notice at {entry.when:%H:%M}: {entry.text}")
             row.addWidget(label)
+            widget = label
         else:
-            bubble = Bubble(entry, "You" if entry.role is Role.USER else self.avatar_name)
+            bubble = widget = Bubble(entry, "You" if entry.role is Role.USER
+                                     else self.avatar_name)
             self._bubbles.append(bubble)
             if entry.pending:
                 self._pending.append((len(self._entries) - 1, bubble))
@@ -188,12 +204,38 @@ class ConversationView(QScrollArea):
                 row.addWidget(bubble)
                 row.addStretch(1)
         self._layout.addLayout(row)
+        self._rows.append((row, widget))
+        while len(self._rows) > MAX_SHOWN_MESSAGES:
+            self._drop_oldest()
         if not self._follow:
             self._place_jump_button()
             self.jump_button.show()
             self.jump_button.raise_()
         if not entry.pending:
             self.message_added.emit(entry.role.value, entry.text)
+
+    def _drop_oldest(self) -> None:
+        """Take the oldest shown message out of the pane and free its widgets."""
+        row, widget = self._rows.popleft()
+        if self._earlier.isHidden():
+            # At the top, under the stretch that keeps a short conversation at the bottom.
+            self._layout.insertWidget(1, self._earlier)
+            self._earlier.show()
+        for index in range(self._layout.count()):
+            item = self._layout.itemAt(index)
+            if item is not None and item.layout() is row:
+                self._layout.takeAt(index)
+                break
+        if isinstance(widget, Bubble):
+            self._bubbles.remove(widget)
+            self._pending = [(i, b) for i, b in self._pending if b is not widget]
+            self._turn_bubbles = {n: b for n, b in self._turn_bubbles.items() if b is not widget}
+            if self._last_avatar is widget:
+                self._last_avatar = None
+        widget.hide()
+        widget.setParent(None)
+        widget.deleteLater()
+        row.deleteLater()
 
     # --- keeping the newest in view ----------------------------------------------------------
     @Slot()

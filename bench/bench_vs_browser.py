@@ -1,0 +1,284 @@
+"""The app against a Chromium tab showing the same stream: CPU (% of one core, whole process
+tree) and PSS (MiB, whole process tree), side by side in one run.
+
+For each stream player, one simulator (in this process, like a remote service) streams 1280x720
+at its default 15 fps: VP8 for the web view (what QtWebEngine can decode) and H.264 for the
+native player, and Chromium (Debian's package, which decodes both) shows that same stream page,
+so the same pixels are compared. The app runs as a real process under Xvfb (the xcb platform, as
+on a desktop without a GPU) with a private PulseAudio virtual microphone and speaker, so its
+audio paths are real. Each scenario is a fresh process:
+
+  idle        the app connected, no live session  |  Chromium on about:blank
+  live PTT    live, push-to-talk, nobody talking   |  Chromium showing the stream page
+  hands-free  live, hands-free listening to silence|  (the same Chromium figure)
+
+Rounds alternate the order (app first, then Chromium first) so neither gains from running
+second on a warm machine; figures are the median over rounds. Run:
+
+  PYTHONPATH=app:. .venv/bin/python bench/bench_vs_browser.py [--rounds 2] [--window 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig
+from ravatar_live.simulator.threaded import SimulatorThread
+from tests.support.app_process import AppProcess
+from tests.support.process_tree import TreeCpu, process_name, tree_pss_kib
+from tests.support.virtual_audio import VirtualAudio, start_virtual_audio
+from tests.support.x11 import Xvfb
+
+PROJECT_ID = "bench-vs-browser"
+USER_ID = "0123456789abcdef01234567"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  # The app lets the avatar speak without a click; so must the browser, or it
+                  # plays the video muted and skips the audio path.
+                  "--autoplay-policy=no-user-gesture-required", "--window-size=1280,720")
+PLAYERS = {"web": "VP8", "native": "H264"}
+SCENARIOS = ("idle", "ptt", "hands-free")
+LABELS = {"idle": "connected, not live", "ptt": "live, push-to-talk idle",
+          "hands-free": "live, hands-free, silence"}
+
+
+@dataclass
+class Figures:
+    cpu: float  # % of one core
+    pss_mib: float
+    fps: float  # frames the simulator sent to this player per second (0 when not streaming)
+    biggest: str  # the tree's largest processes by PSS
+
+
+@dataclass
+class Bench:
+    window_s: float
+    warmup_s: float
+    audio: VirtualAudio
+    xvfb: Xvfb
+    home: Path
+    app_env: dict[str, str]  # extra environment for the app (to try a setting: --app-env)
+    scenarios: tuple[str, ...] = SCENARIOS
+    with_browser: bool = True
+
+
+def measure_tree(root: int, bench: Bench, sim: SimulatorThread | None) -> Figures:
+    """CPU over the window (sampled every second), PSS at its end, frames sent during it."""
+    time.sleep(bench.warmup_s)  # past start-up's one-off work (the window measures steady state)
+    sent_before = frames_sent(sim)
+    cpu = TreeCpu(root)
+    cpu.start()
+    end = time.monotonic() + bench.window_s
+    while time.monotonic() < end:
+        time.sleep(1.0)  # the sampling period
+        cpu.sample()
+    percent = cpu.percent()
+    fps = (frames_sent(sim) - sent_before) / bench.window_s
+    pss = tree_pss_kib(root)
+    biggest = sorted(pss.items(), key=lambda item: -item[1])[:4]
+    return Figures(percent, sum(pss.values()) / 1024, fps,
+                   ", ".join(f"{process_name(pid)} {kib / 1024:.0f}" for pid, kib in biggest))
+
+
+def frames_sent(sim: SimulatorThread | None) -> int:
+    if sim is None:
+        return 0
+    def count(running: RunningSimulator) -> int:
+        return sum(int(player["frames_sent"]) for license_id in running.live_license_ids()
+                   for player in running.stream_players(license_id))
+
+    return sim.call(count)
+
+
+# --- the app -----------------------------------------------------------------------------------
+def run_app(bench: Bench, sim: SimulatorThread, player: str, scenario: str,
+            tag: str) -> Figures:
+    home = bench.home / f"app-{tag}"
+    args = ["--api-url", sim.base_url, "--project-id", PROJECT_ID, "--user-id", USER_ID,
+            "--stream-player", player,
+            "--voice-mode", "vad" if scenario == "hands-free" else "push-to-talk"]
+    if scenario != "idle":
+        args.append("--start")
+    env = {**bench.audio.env, "QT_QPA_PLATFORM": "xcb", "DISPLAY": bench.xvfb.display,
+           **bench.app_env}
+    if os.geteuid() == 0:
+        env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    app = AppProcess(args, home=home, env=env)
+    try:
+        app.wait_for(r"startup complete", 60)
+        if scenario != "idle":
+            app.wait_for(r"time to first decoded frame", 60)
+        return measure_tree(app.proc.pid, bench, sim if scenario != "idle" else None)
+    finally:
+        app.terminate()
+        try:
+            app.wait_exit(30)
+        except subprocess.TimeoutExpired:
+            app.kill()
+
+
+# --- Chromium ----------------------------------------------------------------------------------
+def _post(url: str, body: dict[str, object], token: str | None = None) -> dict[str, object]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, object] = json.loads(response.read())
+    return answer
+
+
+@contextmanager
+def stream_license(sim: SimulatorThread) -> Iterator[str]:
+    """A live license of its own for the browser: the stream URL with its token."""
+    token = str(_post(f"{sim.base_url}/jwt", {"user_id": USER_ID, "project_id": PROJECT_ID})
+                ["jwt"])
+    request = urllib.request.Request(f"{sim.base_url}/connection",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        avatars = json.loads(response.read())["avatars_info"]
+    started = _post(f"{sim.base_url}/startLiveSession",
+                    {"avatar_id": avatars[0]["_id"], "width": "1280", "height": "720"}, token)
+    try:
+        yield f"{started['streamingUrl']}?token={token}"
+    finally:
+        _post(f"{sim.base_url}/endLiveSession", {"LicenseId": started["LicenseId"]}, token)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.2)  # polling the simulator's counters (no event crosses processes)
+
+
+def run_chromium(bench: Bench, sim: SimulatorThread | None, tag: str) -> Figures:
+    exe = shutil.which("chromium")
+    assert exe, "Chromium is needed for this bench (Debian: apt-get install chromium)"
+    profile = Path(tempfile.mkdtemp(prefix=f"chromium-{tag}-", dir=bench.home))
+    with contextmanager_or_blank(sim) as url:
+        proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
+                                env={**os.environ, **bench.audio.env},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if sim is not None:  # the page is playing once frames flow to it
+                wait_until(lambda: frames_sent(sim) > 0, 60, "Chromium's first frame")
+            return measure_tree(proc.pid, bench, sim)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def contextmanager_or_blank(sim: SimulatorThread | None) -> Iterator[str]:
+    if sim is None:
+        yield "about:blank"
+        return
+    with stream_license(sim) as url:
+        yield url
+
+
+# --- the run -----------------------------------------------------------------------------------
+def bench_player(bench: Bench, player: str, rounds: int) -> dict[str, list[Figures]]:
+    codec = PLAYERS[player]
+    results: dict[str, list[Figures]] = {}
+    config = SimulatorConfig(port=0, max_licenses=50, transcribe=False,
+                             stream_video_codec=codec)
+    with SimulatorThread(config) as sim:
+        for number in range(rounds):
+            app_first = number % 2 == 0
+            order = ("app", "chromium") if app_first else ("chromium", "app")
+            for who in order:
+                if who == "chromium" and not bench.with_browser:
+                    continue
+                for scenario in bench.scenarios:
+                    tag = f"{player}-{who}-{scenario}-{number}"
+                    if who == "app":
+                        figures = run_app(bench, sim, player, scenario, tag)
+                    elif scenario == "hands-free":
+                        continue  # a browser tab has no hands-free: compared with its live figure
+                    else:
+                        figures = run_chromium(bench, sim if scenario != "idle" else None, tag)
+                    results.setdefault(f"{who}/{scenario}", []).append(figures)
+                    print(f"  {player:6} {who:8} {scenario:10} round {number + 1}: "
+                          f"CPU {figures.cpu:5.1f} %  PSS {figures.pss_mib:6.0f} MiB  "
+                          f"{figures.fps:4.1f} fps  [{figures.biggest}]", flush=True)
+    return results
+
+
+def table(player: str, results: dict[str, list[Figures]]) -> None:
+    if "chromium/ptt" not in results or "app/ptt" not in results:
+        return  # a partial run (--no-browser, --scenarios): the lines above are its figures
+
+    def median(key: str, attr: str) -> float:
+        return statistics.median(getattr(f, attr) for f in results[key])
+
+    print(f"\n{player} player ({PLAYERS[player]} stream), medians of "
+          f"{len(results['app/ptt'])} rounds")
+    print(f"  {'scenario':28} {'app CPU':>8} {'Chromium':>9} {'ratio':>6}   "
+          f"{'app PSS':>8} {'Chromium':>9} {'ratio':>6}   {'fps app/Chr':>11}")
+    for scenario in (s for s in SCENARIOS if f"app/{s}" in results):
+        browser = "chromium/ptt" if scenario == "hands-free" else f"chromium/{scenario}"
+        app_key = f"app/{scenario}"
+        cpu_a, cpu_b = median(app_key, "cpu"), median(browser, "cpu")
+        pss_a, pss_b = median(app_key, "pss_mib"), median(browser, "pss_mib")
+        fps = f"{median(app_key, 'fps'):.1f}/{median(browser, 'fps'):.1f}"
+        print(f"  {LABELS[scenario]:28} {cpu_a:7.1f}% {cpu_b:8.1f}% {cpu_a / max(cpu_b, 0.1):6.2f}"
+              f"   {pss_a:7.0f}M {pss_b:8.0f}M {pss_a / max(pss_b, 1):6.2f}   {fps:>11}")
+    if "app/hands-free" in results:
+        extra = median("app/hands-free", "cpu") - median("app/ptt", "cpu")
+        print(f"  hands-free listening adds {extra:+.1f} % of a core over push-to-talk idle")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument("--players", default="web,native")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--no-browser", action="store_true", help="the app's figures only")
+    parser.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="run the app with this in its environment (to try a setting)")
+    options = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-vs-browser-"))
+    audio = start_virtual_audio()
+    xvfb = Xvfb("1920x1080x24")
+    app_env = dict(item.split("=", 1) for item in options.app_env)
+    bench = Bench(options.window, options.warmup, audio, xvfb, home, app_env,
+                  tuple(options.scenarios.split(",")), not options.no_browser)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Xvfb {xvfb.display}, "
+          f"window {options.window:g} s after {options.warmup:g} s, python {sys.version.split()[0]}"
+          + (f", app environment {app_env}" if app_env else ""))
+    try:
+        all_results = {player: bench_player(bench, player, options.rounds)
+                       for player in options.players.split(",")}
+        for player, results in all_results.items():
+            table(player, results)
+    finally:
+        xvfb.stop()
+        audio.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
