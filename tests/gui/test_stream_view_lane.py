@@ -20,11 +20,16 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 
+from ravatar_live.settings import Settings
 from ravatar_live.ui.host_scheme import HOST_URL
 from ravatar_live.ui.stream_view import stream_profile
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import USER_ID, WAIT_MS
 
 pytestmark = pytest.mark.gui
+
+# The web view shows the stream throughout: in Auto the app may move an H.264 stream to its own
+# player (QtWebEngine has no H.264 here) in the middle of a test on a busy machine.
+WEB_PLAYER = Settings(user_id=USER_ID, stream_player="web")
 
 
 class Elsewhere:
@@ -86,7 +91,7 @@ def stream_origin(app: Any) -> str:
 
 
 def test_the_host_page_frames_the_stream_with_local_content_access_off(make_app) -> None:
-    app = make_app()
+    app = make_app(settings=WEB_PLAYER)
     settings = app.window.stream_view.page().settings()
     for attribute in (QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
                       QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls):
@@ -124,7 +129,7 @@ def test_the_host_page_reads_nothing_but_its_own_files(make_app, qtbot) -> None:
 
 
 def test_the_stream_frame_cannot_leave_the_streams_origin(make_app, elsewhere) -> None:
-    app = make_app()
+    app = make_app(settings=WEB_PLAYER)
     app.go_live()
     frame = stream_frame(app)
     before = frame.url().toString()
@@ -141,7 +146,7 @@ def test_the_stream_frame_cannot_leave_the_streams_origin(make_app, elsewhere) -
 @pytest.mark.parametrize("answer", [True, False])
 def test_a_clicked_link_elsewhere_is_offered_to_the_browser_after_asking(
         make_app, elsewhere, answer: bool) -> None:
-    app = make_app()
+    app = make_app(settings=WEB_PLAYER)
     asked: list[tuple[str, str]] = []
 
     def confirm(title: str, text: str) -> bool:
@@ -168,7 +173,7 @@ def test_a_clicked_link_elsewhere_is_offered_to_the_browser_after_asking(
 
 
 def test_the_sandbox_forbids_pop_ups_and_moving_the_window(make_app, elsewhere) -> None:
-    app = make_app()
+    app = make_app(settings=WEB_PLAYER)
     app.go_live()
     frame = stream_frame(app)
     target = json.dumps(elsewhere.url + "/popup")
@@ -184,7 +189,7 @@ def test_the_sandbox_forbids_pop_ups_and_moving_the_window(make_app, elsewhere) 
 
 
 def test_the_host_page_stays_put(make_app, elsewhere) -> None:
-    app = make_app()
+    app = make_app(settings=WEB_PLAYER)
     app.go_live()
     page = app.window.stream_view.page()
     js(app.qtbot, page, f"location.href = {json.dumps(elsewhere.url)}; return 1;")
