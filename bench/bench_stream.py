@@ -37,6 +37,7 @@ QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from ravatar_live.api.urls import stream_url_with_token  # noqa: E402
 from ravatar_live.live.stream_health import StreamHealth, StreamStats  # noqa: E402
+from ravatar_live.ui.host_scheme import register_host_scheme  # noqa: E402
 from ravatar_live.ui.stream_view import StreamView, install_stats_probe  # noqa: E402
 
 AVATAR = "e2a4c6d8-1b3d-4f5a-8c7e-9a0b1c2d3e4f"
@@ -99,6 +100,7 @@ def main() -> int:
     parser.add_argument("--codec", default="VP8", choices=["VP8", "H264"])
     args = parser.parse_args()
 
+    register_host_scheme()
     app = QApplication(sys.argv)
     sim = subprocess.Popen(
         [sys.executable, "-m", "ravatar_live.simulator.cli", "--port", "0", "--no-transcribe",

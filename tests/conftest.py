@@ -25,7 +25,10 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402, F401
 
+from ravatar_live.ui.host_scheme import register_host_scheme  # noqa: E402
+
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 # GUI tests run inside the session's qasync loop (tests/support/qt_loop.py).
 pytest_plugins = ["tests.support.qt_loop"]
+register_host_scheme()  # the app's web view serves its host page on this scheme

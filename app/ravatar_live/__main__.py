@@ -27,6 +27,7 @@ from ravatar_live.cli import parse_args
 from ravatar_live.display_check import display_problem
 from ravatar_live.logging_setup import configure_logging
 from ravatar_live.rendering import configure_rendering
+from ravatar_live.ui.host_scheme import register_host_scheme
 
 logger = logging.getLogger("ravatar_live")
 EXIT_NO_DISPLAY = 3
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("%s %s starting (log file: %s)", APP_NAME, __version__, log_path)
 
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    register_host_scheme()  # the stream's host page; QtWebEngine wants it before the app exists
     QApplication.setApplicationName(APP_NAME)
     QApplication.setOrganizationName("RAVATAR")
     QApplication.setApplicationVersion(__version__)

@@ -2,8 +2,10 @@
 
 `RedactingFilter` rewrites each record before any handler formats it: the message is formatted
 once with its args, scrubbed, and stored back with `args = None`; exception and stack text are
-scrubbed too. It removes JWTs (three base64url segments starting "eyJ"), `token=`/`jwt=` query
-values, `"token": "..."`-style pairs, and `Authorization: Bearer ...` values.
+scrubbed too. It removes JWTs (three base64url segments starting "eyJ"), `token=`/`jwt=` values
+in a query or a `#fragment`, `"token": "..."`-style pairs, `Authorization: Bearer ...` values,
+and the URL-encoded forms of these (`token%3D...`, `Bearer%20...`, also encoded twice), which
+appear when a URL is itself a parameter of another URL.
 """
 
 from __future__ import annotations
@@ -29,9 +31,19 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"[^\s'\",;}]+"), rf"\1{REDACTED}"),
     # A bare "Bearer x" (e.g. a header value logged on its own).
     (re.compile(r"(?i)\b(bearer\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+"), rf"\1{REDACTED}"),
-    # Query parameters: token=, access_token=, jwt= (up to the next &, #, space or quote).
-    (re.compile(r"(?i)((?:^|(?<=[?&;\s,(\"']))(?:[a-z_]*token|jwt)=)[^&#\s\"',;)]+"),
+    # Query and fragment parameters: token=, access_token=, jwt= (up to the next &, #, space or
+    # quote), after ?, &, # or the start of a word.
+    (re.compile(r"(?i)((?:^|(?<=[?&;#\s,(\"']))(?:[a-z_]*token|jwt)=)[^&#\s\"',;)]+"),
      rf"\1{REDACTED}"),
+    # The same, URL-encoded once or more ("token%3D", "token%253D"): up to an encoded & or #.
+    (re.compile(r"(?i)((?:[a-z_]*token|jwt)%(?:25)*3D)(?:(?!%(?:25)*(?:26|23))"
+                r"[^&#\s\"',;)])+"), rf"\1{REDACTED}"),
+    # Encoded Authorization values: "Authorization%3A%20Bearer%20x", "Bearer%20x", "Bearer+x".
+    (re.compile(r"(?i)(authorization%(?:25)*3A(?:%(?:25)*20|\+)*)"
+                r"(?!\[REDACTED\]|%(?:25)*20|\+)(?:(?!%(?:25)*(?:26|23))[^&#\s\"',;)])+"),
+     rf"\1{REDACTED}"),
+    (re.compile(r"(?i)(\bbearer(?:%(?:25)*20|\+)+)(?!\[REDACTED\])"
+                r"(?:(?!%(?:25)*(?:26|23))[^&#\s\"',;)])+"), rf"\1{REDACTED}"),
     # Key/value pairs in dict reprs and JSON: "jwt": "x", 'token': 'x'.
     (re.compile(r"(?i)(['\"](?:[a-z_]*token|jwt)['\"]\s*:\s*['\"])[^'\"]+"), rf"\1{REDACTED}"),
 )

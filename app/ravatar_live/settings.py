@@ -47,6 +47,10 @@ ThemeChoice = Literal["system", "light", "dark"]
 THEME_CHOICES: Final[tuple[ThemeChoice, ...]] = get_args(ThemeChoice)
 StreamPlayerChoice = Literal["auto", "web", "native"]
 STREAM_PLAYER_CHOICES: Final[tuple[StreamPlayerChoice, ...]] = get_args(StreamPlayerChoice)
+#: Where the user's voice goes: "app" = the app's own microphone as PCM over the chat WebSocket;
+#: "page" = the stream's own WebRTC microphone (the page's, or the native player's track).
+VoiceRoute = Literal["app", "page"]
+VOICE_ROUTES: Final[tuple[VoiceRoute, ...]] = get_args(VoiceRoute)
 DEFAULT_PUSH_TO_TALK_KEY: Final = "Space"
 #: Keys that keyboard navigation needs; push-to-talk may not take them.
 RESERVED_KEYS: Final = frozenset({"Tab", "Backtab", "Esc", "Return", "Enter", "F1"})
@@ -58,8 +62,9 @@ FIELD_LABELS: Final = {
     "voice_mode": "voice mode", "vad_sensitivity": "hands-free sensitivity",
     "vad_hangover_ms": "hands-free pause length", "turn_patience": "wait for me to finish",
     "microphone_id": "microphone",
-    "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
-        "stream page microphone", "theme": "theme", "push_to_talk_key": "push-to-talk key",
+    "stream_takes_as_pcm": "voice streaming", "voice_route": "voice route",
+    "allow_plain_http_token": "unencrypted sign-in", "theme": "theme",
+    "push_to_talk_key": "push-to-talk key",
     "window_geometry": "window position", "window_maximized": "maximised window",
     "conversation_width": "conversation pane width", "stream_player": "stream player",
     "speaker_id": "speaker", "avatar_volume": "avatar volume", "avatar_muted": "avatar muted",
@@ -96,7 +101,13 @@ class Settings:
     turn_patience: TurnPatience = DEFAULT_TURN_PATIENCE
     microphone_id: str = ""  # empty: the system default input
     stream_takes_as_pcm: bool = True  # False: each take goes as one WAV blob
-    allow_stream_page_microphone: bool = False
+    # One route at a time (live.talk_router). The stream page gets the microphone only in the
+    # "page" route. Replaces version 2's allow_stream_page_microphone, which let the page have
+    # the microphone while the app sent its own too; that key is no longer read.
+    voice_route: VoiceRoute = "app"
+    # Send the JWT over unencrypted http:// / ws:// to another computer (api.urls); never the
+    # default. This computer (127.0.0.1, localhost) is always fine.
+    allow_plain_http_token: bool = False
     # Since version 2: the look, the push-to-talk key, and the window as the user left it.
     theme: ThemeChoice = "system"
     push_to_talk_key: str = DEFAULT_PUSH_TO_TALK_KEY  # QKeySequence portable text, one key
@@ -158,6 +169,11 @@ def _check_hangover(s: Settings) -> None:
 def _check_stream_player(s: Settings) -> None:
     if s.stream_player not in STREAM_PLAYER_CHOICES:
         raise SettingsError(f"Stream player must be one of: {', '.join(STREAM_PLAYER_CHOICES)}.")
+
+
+def _check_voice_route(s: Settings) -> None:
+    if s.voice_route not in VOICE_ROUTES:
+        raise SettingsError(f"Voice route must be one of: {', '.join(VOICE_ROUTES)}.")
 
 
 def _check_speaker(s: Settings) -> None:
@@ -225,6 +241,7 @@ _FIELD_CHECKS: Final[tuple[tuple[str, Callable[[Settings], object]], ...]] = (
     ("window_geometry", _check_geometry),
     ("conversation_width", _check_conversation_width),
     ("stream_player", _check_stream_player),
+    ("voice_route", _check_voice_route),
     ("speaker_id", _check_speaker),
     ("avatar_volume", _check_volume),
     ("global_push_to_talk_key",

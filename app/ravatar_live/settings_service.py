@@ -33,9 +33,12 @@ class SettingsChange:
 
     @property
     def service_changed(self) -> bool:
-        """Another service or project: the app must connect afresh."""
-        return (self.old.api_url, self.old.ws_url, self.old.project_id) != (
-            self.new.api_url, self.new.ws_url, self.new.project_id)
+        """Another service or project, or another rule for unencrypted sign-in: the app must
+        connect afresh."""
+        return (self.old.api_url, self.old.ws_url, self.old.project_id,
+                self.old.allow_plain_http_token) != (
+            self.new.api_url, self.new.ws_url, self.new.project_id,
+            self.new.allow_plain_http_token)
 
     @property
     def avatar_changed(self) -> bool:

@@ -1,13 +1,21 @@
 // Host page for the RAVATAR stream. The app drives it with window.ravatarHost.* (runJavaScript)
 // and listens for console lines that start with BRIDGE_PREFIX (QWebEnginePage's console hook).
+// The stream frame is sandboxed (scripts and its own origin's cookies, nothing else: no popups,
+// no forms, no navigating this page) and only its own origin is heard.
 (function () {
   "use strict";
   var BRIDGE_PREFIX = "RAVATAR_BRIDGE ";
+  var MAX_STRING = 16384;           // the stream page's strings are short; stats ~1 kB
+  var SANDBOX = "allow-scripts allow-same-origin";
+  // The microphone handshake (PROTOCOL.md section 3): commands in, reports out.
+  var MIC_COMMANDS = {"rvo-ps-mic-mute": true, "rvo-ps-mic-unmute": true};
+  var MIC_REPORTS = {"ravatar-ps-mic-ready": true, "ravatar-ps-mic-state": true};
   var stage = document.getElementById("stage");
   var placeholder = document.getElementById("placeholder");
   var placeholderText = document.getElementById("placeholder-text");
   var frame = null;
   var expectedOrigin = null;
+  var micWish = null;               // the last microphone command, posted again on every load
 
   function tell(kind, payload) {
     var message = { kind: kind };
@@ -15,17 +23,60 @@
     console.info(BRIDGE_PREFIX + JSON.stringify(message));
   }
 
-  // Only the stream's own origin may talk to the app, and only with strings.
+  function shortText(value, limit) {
+    return typeof value === "string" ? value.slice(0, limit) : null;
+  }
+
+  function flag(value) {
+    return typeof value === "boolean" ? value : null;
+  }
+
+  // A microphone report rebuilt from the fields the protocol names, each checked and bounded;
+  // anything else the object carries stays behind.
+  function micReport(data) {
+    if (!data || typeof data !== "object" || Array.isArray(data) ||
+        typeof data.name !== "string" || !MIC_REPORTS.hasOwnProperty(data.name)) {
+      return null;
+    }
+    var requested = data.requested === "mute" || data.requested === "unmute" ?
+      data.requested : null;
+    return {
+      name: data.name,
+      reason: shortText(data.reason, 64),
+      requested: requested,
+      applied: flag(data.applied),
+      hasMicTrack: flag(data.hasMicTrack),
+      enabled: flag(data.enabled),
+      muted: flag(data.muted),
+      readyState: shortText(data.readyState, 16),
+      label: shortText(data.label, 200),
+      timestamp: typeof data.timestamp === "number" && isFinite(data.timestamp) ?
+        data.timestamp : null
+    };
+  }
+
+  // Only the stream's own frame and origin may talk to the app: strings, and microphone reports.
   window.addEventListener("message", function (ev) {
     if (!frame || ev.source !== frame.contentWindow) { return; }
-    if (expectedOrigin !== null && ev.origin !== expectedOrigin) { return; }
-    if (typeof ev.data !== "string") { return; }
-    tell("message", { data: ev.data, origin: ev.origin });
+    if (expectedOrigin === null || ev.origin !== expectedOrigin) { return; }
+    if (typeof ev.data === "string") {
+      if (ev.data.length <= MAX_STRING) { tell("message", { data: ev.data, origin: ev.origin }); }
+      return;
+    }
+    var report = micReport(ev.data);
+    if (report) { tell("mic", { report: report, origin: ev.origin }); }
   });
 
   function removeFrame() {
     if (frame) { frame.remove(); frame = null; }
     expectedOrigin = null;
+    micWish = null;
+  }
+
+  function postMicWish() {
+    if (frame && frame.contentWindow && micWish !== null) {
+      frame.contentWindow.postMessage({ type: micWish, timestamp: Date.now() }, expectedOrigin);
+    }
   }
 
   window.ravatarHost = {
@@ -35,9 +86,18 @@
       frame = document.createElement("iframe");
       frame.title = "Avatar stream";
       frame.style.setProperty("--ar", String(width / height));
-      // Without "microphone" here the page cannot even ask; the app decides the rest.
+      frame.setAttribute("sandbox", SANDBOX);
+      // Without "microphone" here the page cannot even ask; it is granted to the frame's own
+      // origin only, and the app decides the rest.
       frame.allow = allowMicrophone ? "autoplay; fullscreen; microphone" : "autoplay; fullscreen";
-      frame.addEventListener("load", function () { tell("frame-loaded", {}); });
+      // With the microphone, the page starts muted: told the moment its document has loaded,
+      // before it can have a microphone track, and again after every reload (the page keeps
+      // the last command for every new track).
+      micWish = allowMicrophone ? "rvo-ps-mic-mute" : null;
+      frame.addEventListener("load", function () {
+        postMicWish();
+        tell("frame-loaded", {});
+      });
       frame.src = url;
       placeholder.classList.add("hidden");
       stage.appendChild(frame);
@@ -46,6 +106,13 @@
       removeFrame();
       placeholderText.textContent = text || "No live session";
       placeholder.classList.remove("hidden");
+    },
+    // {type, timestamp} into the stream frame, addressed to its origin only.
+    micCommand: function (type) {
+      if (!frame || !MIC_COMMANDS.hasOwnProperty(type)) { return false; }
+      micWish = type;
+      postMicWish();
+      return true;
     }
   };
   tell("host-ready", {});

@@ -122,6 +122,8 @@ class AppHarness:
     qtbot: Any
     tmp_path: Path
     opened_urls: list[str] = field(default_factory=list)
+    #: Yes/no questions the window asked (title, text); each answered "no".
+    questions: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def sim(self) -> RunningSimulator:
@@ -198,6 +200,13 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
 
         # No real browser can be opened in CI: the URL is recorded instead.
         window.open_external = fake_open
+
+        def fake_confirm(title: str, text: str) -> bool:
+            harness.questions.append((title, text))
+            return False
+
+        # No one to click a modal question: it is recorded and answered "no".
+        window.confirm = fake_confirm
         # Not qtbot.addWidget: pytest-qt would delete the window before its close path (which
         # ends the live session) has finished; the fixture closes it the way a user does.
         window.show()

@@ -25,7 +25,8 @@ def test_store_round_trip_and_types(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "s.ini")
     saved = Settings(user_id=USER_ID, project_id="abc-123", stream_width=640, stream_height=360,
                      voice_mode="vad", vad_sensitivity=0.7, vad_hangover_ms=500,
-                     stream_takes_as_pcm=False, allow_stream_page_microphone=True)
+                     stream_takes_as_pcm=False, voice_route="page",
+                     allow_plain_http_token=True)
     store.save(saved)
     assert SettingsStore(tmp_path / "s.ini").load() == saved
 
@@ -185,14 +186,16 @@ def test_avatar_language_voice_and_connection_fields(qtbot) -> None:
     dialog.sensitivity_slider.setValue(80)
     dialog.hangover_spin.setValue(650)
     dialog.pcm_check.setChecked(False)
-    dialog.page_mic_check.setChecked(True)
+    dialog.voice_route_combo.setCurrentIndex(dialog.voice_route_combo.findData("page"))
+    dialog.plain_http_check.setChecked(True)
     dialog.project_edit.setText("proj-9")
     dialog.api_edit.setText("http://127.0.0.1:9999")
     dialog.save_button.click()
     result = dialog.result_settings()
     assert (result.avatar_id, result.language, result.voice_mode) == ("a-1", "de", "record")
     assert (result.vad_sensitivity, result.vad_hangover_ms) == (0.8, 650)
-    assert not result.stream_takes_as_pcm and result.allow_stream_page_microphone
+    assert not result.stream_takes_as_pcm and result.voice_route == "page"
+    assert result.allow_plain_http_token
     assert (result.project_id, result.api_url) == ("proj-9", "http://127.0.0.1:9999")
     assert result.user_id == USER_ID
 

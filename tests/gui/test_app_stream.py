@@ -11,6 +11,7 @@ from ravatar_live.live.states import SessionState, StreamFailure, StreamStage
 from ravatar_live.live.stream_monitor import StreamMonitor
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.ui.banner import BannerKind
+from ravatar_live.ui.host_scheme import HOST_URL
 from ravatar_live.ui.stream_view import BRIDGE_PREFIX, StreamView, origin_of
 
 pytestmark = pytest.mark.gui
@@ -79,7 +80,7 @@ def test_refused_framing_is_explained_and_the_stream_can_be_shown_directly(make_
     app.window.session_button.click()
     app.wait_session(SessionState.ENDED)
     app.qtbot.waitUntil(lambda: app.window.stream_view.host_ready, timeout=10_000)
-    assert app.window.stream_view.url().isLocalFile()
+    assert app.window.stream_view.url().toString() == HOST_URL
 
 
 def test_a_stream_that_never_starts_is_reported(qtbot) -> None:

@@ -85,7 +85,8 @@ async def test_malformed_answers_and_candidates_cost_nothing_but_themselves(clie
         async with answering_player() as player_peer:
             await sig.send({"type": "answer", "sdp": await player_peer.answer(offer["sdp"])})
             await player_peer.next_frame()
-        assert client.sim.stream_players(lid)[0]["state"] == "connected"
+            # Asked while the player is still up: once it closes, the streamer may see that first.
+            assert client.sim.stream_players(lid)[0]["state"] == "connected"
 
 
 async def test_several_players_each_get_a_peer_and_the_count(client) -> None:

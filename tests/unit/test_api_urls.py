@@ -10,8 +10,12 @@ from hypothesis import strategies as st
 
 from ravatar_live.api.errors import InvalidRequestError
 from ravatar_live.api.urls import (
+    PlainHttpTokenError,
     api_endpoint,
+    is_loopback_host,
     normalise_api_url,
+    plain_token_transport,
+    require_token_transport,
     stream_url_with_token,
     without_secrets,
     ws_url_from_api,
@@ -104,3 +108,48 @@ def test_helpers() -> None:
     assert normalise_api_url(" https://h:1/base/ ") == "https://h:1/base"
     assert api_endpoint("https://h/", "/jwt") == "https://h/jwt"
     assert without_secrets(f"wss://h/ws/chat?token={JWT}#x") == "wss://h/ws/chat"
+
+
+# --- the token travels encrypted, or stays on this computer ----------------------------------
+@pytest.mark.parametrize("url", [
+    "https://chat.rvtr.ai", "wss://chat.rvtr.ai/ws/chat", "http://127.0.0.1:8765",
+    "ws://127.0.0.1:8765/ws/chat", "http://127.9.9.9/x", "http://localhost:80/",
+    "http://LOCALHOST.", "http://stream.localhost/p", "http://[::1]:8080/s", "ws://[::1]/ws",
+])
+def test_the_token_may_go_encrypted_or_to_this_computer(url: str) -> None:
+    assert not plain_token_transport(url)
+    require_token_transport(url, allow_plain_http=False)
+
+
+@pytest.mark.parametrize("url", [
+    "http://chat.example.com", "ws://chat.example.com/ws/chat", "http://192.168.1.20:8765/s",
+    "HTTP://Chat.Example.com/", "http://[2001:db8::1]/s", "http://127.0.0.1.evil.example/",
+    "http://localhost.evil.example/", "ws://10.0.0.1:80/ws",
+])
+def test_the_token_is_refused_unencrypted_to_another_computer(url: str) -> None:
+    assert plain_token_transport(url)
+    with pytest.raises(PlainHttpTokenError) as info:
+        require_token_transport(url, allow_plain_http=False)
+    words = info.value.user_message
+    assert "unencrypted" in words and "Settings › Connection" in words and "https://" in words
+    assert isinstance(info.value, InvalidRequestError)
+    require_token_transport(url, allow_plain_http=True)  # the user's explicit choice
+
+
+def test_the_refusal_never_shows_the_token() -> None:
+    with pytest.raises(PlainHttpTokenError) as info:
+        require_token_transport(f"http://chat.example.com/s?token={JWT}#token={JWT}",
+                                allow_plain_http=False)
+    assert JWT not in str(info.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost",
+                                  "a.localhost"])
+def test_loopback_hosts(host: str) -> None:
+    assert is_loopback_host(host)
+
+
+@pytest.mark.parametrize("host", ["", "example.com", "0.0.0.0", "192.0.2.2", "::",
+                                  "localhost.com", "128.0.0.1"])
+def test_other_hosts(host: str) -> None:
+    assert not is_loopback_host(host)

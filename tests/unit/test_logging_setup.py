@@ -46,6 +46,19 @@ def _written(path: Path) -> str:
     (f"{{'Authorization': 'Bearer {OPAQUE}', 'Accept': 'x'}}", OPAQUE),
     (f'{{"result": "success", "jwt": "{OPAQUE}"}}', OPAQUE),
     (f"header value Bearer {OPAQUE}", OPAQUE),
+    # Fragments: a token after "#" (a page that reads it in script), alone or after a route.
+    (f"https://h/stream#token={OPAQUE}", OPAQUE),
+    (f"https://h/stream?a=1#/player?x=1&token={OPAQUE}", OPAQUE),
+    (f"https://h/cb#access_token={OPAQUE}&state=1", OPAQUE),
+    # URL-encoded: a stream URL carried as a parameter of another URL, once or twice encoded.
+    (f"https://h/login?next=https%3A%2F%2Fs%2Fp%3Ftoken%3D{OPAQUE}%26w%3D1", OPAQUE),
+    (f"https://h/login?next=https%253A%252F%252Fs%253Ftoken%253D{OPAQUE}%2526w", OPAQUE),
+    (f"redirect=%2Fp%23jwt%3D{OPAQUE}", OPAQUE),
+    (f"h=Authorization%3A%20Bearer%20{OPAQUE}&z=1", OPAQUE),
+    (f"auth=Bearer%20{OPAQUE}", OPAQUE),
+    (f"auth=Bearer+{OPAQUE}&next=1", OPAQUE),
+    (f"auth=Bearer%2520{OPAQUE}", OPAQUE),
+    (f"encoded jwt %22{JWT}%22", JWT),
 ])
 def test_redact_patterns(text: str, secret: str) -> None:
     cleaned = redact(text)
@@ -57,6 +70,11 @@ def test_redact_patterns(text: str, secret: str) -> None:
 def test_redact_leaves_ordinary_text_alone() -> None:
     text = "live session license-abc-123 started (1280x720) for avatar Rebecca; tokens: 3"
     assert redact(text) == text
+
+
+def test_redact_keeps_what_follows_an_encoded_token() -> None:
+    cleaned = redact(f"next=https%3A%2F%2Fs%2Fp%3Ftoken%3D{OPAQUE}%26width%3D1280#view")
+    assert cleaned.endswith("%26width%3D1280#view")
 
 
 def test_no_path_leaks_a_token_to_the_file(log_file: Path) -> None:

@@ -4,6 +4,9 @@ Error policy (PROTOCOL.md section 2): 403 -> fetch a new JWT once and retry once
 callers share a single refresh, under a lock); 402 -> PaymentError, no retry; 503/504 -> retry
 as `retry_policy` says (backoff.REQUEST_RETRY: 1, 2, 4 s; cancellable; `on_retry` lets the UI
 show a countdown), then raise. Ids are checked against api/ids.py before anything is sent.
+
+Tokens travel encrypted: an http:// API or ws:// chat URL on another computer is refused
+(`PlainHttpTokenError`, before anything is sent) unless `allow_plain_http_token` is set.
 """
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ from ravatar_live.api.models import (
     parse_live_session,
 )
 from ravatar_live.api.tokens import DEFAULT_REFRESH_MARGIN_S, CachedToken
-from ravatar_live.api.urls import api_endpoint, normalise_api_url, ws_url_from_api
+from ravatar_live.api.urls import (
+    api_endpoint,
+    normalise_api_url,
+    require_token_transport,
+    ws_url_from_api,
+)
 from ravatar_live.api.ws import ChatSocket
 
 log = logging.getLogger(__name__)
@@ -58,7 +66,8 @@ class RavatarClient:
                  user_id: str, *, retry_policy: BackoffPolicy = REQUEST_RETRY,
                  request_timeout_s: float = 15.0, token: str | None = None,
                  on_token: TokenCallback | None = None,
-                 refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S) -> None:
+                 refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S,
+                 allow_plain_http_token: bool = False) -> None:
         for rule, value in ((USER_ID, user_id), (PROJECT_ID, project_id)):
             problem = rule.problem(value)
             if problem is not None:
@@ -67,6 +76,9 @@ class RavatarClient:
             raise InvalidRequestError("The request timeout must be more than 0 seconds.")
         self._http = http
         self._api_url = normalise_api_url(api_url)
+        # Every call here carries or fetches the token: refuse an unencrypted remote API now.
+        require_token_transport(self._api_url, allow_plain_http=allow_plain_http_token)
+        self.allow_plain_http_token = allow_plain_http_token
         self.project_id = project_id
         self.user_id = user_id
         self.retry_policy = retry_policy
@@ -205,6 +217,9 @@ class RavatarClient:
         log.info("live session %s ended", license_id)
 
     def chat_socket(self, *, ws_url: str | None = None, heartbeat_s: float = 20.0) -> ChatSocket:
-        """A ChatSocket (not yet connected) that takes and renews its token through this client."""
-        return ChatSocket(self._http, ws_url or self.ws_url, self.token,
+        """A ChatSocket (not yet connected) that takes and renews its token through this client.
+        Raises PlainHttpTokenError for an unencrypted remote `ws_url` (unless allowed)."""
+        url = ws_url or self.ws_url
+        require_token_transport(url, allow_plain_http=self.allow_plain_http_token)
+        return ChatSocket(self._http, url, self.token,
                           heartbeat_s=heartbeat_s, token_refresher=self.refresh_token)

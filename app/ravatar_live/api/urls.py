@@ -2,10 +2,15 @@
 
 The query is edited as text, segment by segment, so everything we do not touch keeps its exact
 encoding (re-encoding a whole query can turn a literal '+' into a space on the far side).
+
+The token travels encrypted, or stays on this computer: `require_token_transport()` refuses an
+unencrypted http:// or ws:// URL to any other host unless the user allowed it in Settings (the
+demo simulator on 127.0.0.1 is fine either way).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
 
 from ravatar_live.api.errors import InvalidRequestError
@@ -85,3 +90,46 @@ def without_secrets(url: str) -> str:
     except ValueError:
         return "<invalid URL>"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+_PLAIN_SCHEMES = ("http", "ws")
+
+
+class PlainHttpTokenError(InvalidRequestError):
+    """The sign-in token would travel unencrypted to another computer, and the user has not
+    allowed that."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for this computer: "localhost" (and its subdomains), 127.0.0.0/8 and ::1."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_token_transport(url: str) -> bool:
+    """True when a token sent to `url` would cross the network unencrypted: an http:// or ws://
+    URL whose host is not this computer."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False  # not a URL: whoever parses it next refuses it in its own words
+    return parts.scheme.lower() in _PLAIN_SCHEMES and not is_loopback_host(host)
+
+
+def require_token_transport(url: str, *, allow_plain_http: bool) -> None:
+    """Raise PlainHttpTokenError when a token must not be sent to `url` (see the module
+    docstring); `allow_plain_http` is the user's explicit choice in Settings."""
+    if allow_plain_http or not plain_token_transport(url):
+        return
+    parts = urlsplit(url)
+    raise PlainHttpTokenError(
+        f"The app did not connect to {parts.hostname}: its address starts with "
+        f"{parts.scheme}://, which would send your sign-in unencrypted over the network. Use "
+        "an https:// address, or allow unencrypted sign-in in Settings › Connection if you "
+        "trust every network in between.", detail=without_secrets(url))

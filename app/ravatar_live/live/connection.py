@@ -75,12 +75,15 @@ class Endpoint:
     project_id: str
     user_id: str
     demo: bool
+    #: The user allowed the token over unencrypted http:// / ws:// to another computer.
+    allow_plain_http_token: bool = False
 
     @staticmethod
     def from_settings(settings: Settings) -> Endpoint:
         return Endpoint(api_url=settings.api_url,
                         ws_url=settings.ws_url or ws_url_from_api(settings.api_url),
-                        project_id=settings.project_id, user_id=settings.user_id, demo=False)
+                        project_id=settings.project_id, user_id=settings.user_id, demo=False,
+                        allow_plain_http_token=settings.allow_plain_http_token)
 
     @staticmethod
     def for_simulator(sim: RunningSimulator, user_id: str) -> Endpoint:
@@ -215,12 +218,14 @@ class ServiceConnection(QObject):
             # The simulator signs with a fresh secret every run: nothing worth keeping.
             return RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
                                  retry_policy=self._retry_policy,
-                                 request_timeout_s=self.request_timeout_s)
+                                 request_timeout_s=self.request_timeout_s,
+                                 allow_plain_http_token=endpoint.allow_plain_http_token)
         account = account_for(endpoint.project_id, endpoint.user_id)
         return RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
                              retry_policy=self._retry_policy, token=store.load(account),
                              on_token=lambda token: store.save(account, token),
-                             request_timeout_s=self.request_timeout_s)
+                             request_timeout_s=self.request_timeout_s,
+                             allow_plain_http_token=endpoint.allow_plain_http_token)
 
     async def close(self) -> None:
         """Close the socket, the HTTP session and the embedded simulator."""

@@ -1,11 +1,12 @@
 """The app's services wired together; the main window binds to this and to its parts.
 
 Owns: ServiceConnection (HTTP, REST client, chat socket, demo simulator), LiveSession (licenses),
-ChatService (turns), VoiceService (microphone), StreamMonitor (stream stages), StreamHealth
-(stream figures and problems) and StreamPlayers (which player shows the stream). It decides
-what follows what: connect at launch (ending licenses a previous run left open, and saying so),
-start a session on request, open the microphone while live, end the license when the stream
-closes or the app shuts down.
+ChatService (turns), VoiceService (the app's microphone route), PageMicrophone and NativeMicFeed
+(the stream page's microphone route), TalkRouter (which route the talk controls drive),
+StreamMonitor (stream stages), StreamHealth (stream figures and problems) and StreamPlayers
+(which player shows the stream). It decides what follows what: connect at launch (ending
+licenses a previous run left open, and saying so), start a session on request, open the voice
+route in use while live, end the license when the stream closes or the app shuts down.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from ravatar_live.hotkeys.service import GlobalPushToTalk
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
 from ravatar_live.live.license_journal import LicenseJournal
+from ravatar_live.live.native_mic_feed import NativeMicFeed
+from ravatar_live.live.page_microphone import PageMicrophone
 from ravatar_live.live.player_choice import PlayerChoice, PlayerMemory
 from ravatar_live.live.session import LiveSession, LiveStream
 from ravatar_live.live.states import ConnectionState, SessionState
 from ravatar_live.live.stream_health import StreamHealth
 from ravatar_live.live.stream_monitor import StreamMonitor
 from ravatar_live.live.stream_players import StreamPlayers
+from ravatar_live.live.talk_router import TalkRouter
 from ravatar_live.live.voice_service import VoiceService
 from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import SimulatorConfig
@@ -86,6 +90,10 @@ class AppController(QObject):
         self.session.stream_teardown = self.players.stop
         #: The push-to-talk key that works while other apps have the focus (off by default).
         self.global_talk = global_talk or GlobalPushToTalk(parent=self)
+        self.page_mic = PageMicrophone(tell=self.chat.tell, parent=self)
+        self.native_mic = NativeMicFeed(voice.capture, parent=self)
+        self.talk = TalkRouter(self.voice, self.page_mic, self.native_mic, self.players,
+                               parent=self)
         self._connect_task: asyncio.Task[bool] | None = None
         self._tasks = TaskSet("app controller")
         self._shutting_down = False
@@ -145,7 +153,7 @@ class AppController(QObject):
         if self._same_service() and self.connection.retry_link_now():
             return True
         await self.session.end()
-        self.voice.deactivate()
+        self.talk.deactivate()
         self._connect_task = None
         return await self.ensure_connected()
 
@@ -230,6 +238,7 @@ class AppController(QObject):
         Returns whether the license end was acknowledged (True when there was none)."""
         self._shutting_down = True
         logger.info("shutting down (session %s)", self.session.state.value)
+        self.talk.deactivate()
         self.voice.close()
         self.global_talk.close()
         if self._connect_task is not None and not self._connect_task.done():
@@ -242,6 +251,7 @@ class AppController(QObject):
 
     def end_session_blocking(self) -> bool:
         """Last resort when the loop cannot run (OS log-out, quit from outside)."""
+        self.native_mic.stop()
         self.voice.close()
         return self.session.end_blocking()
 
@@ -272,6 +282,7 @@ class AppController(QObject):
 
     def _apply_to_services(self, settings: Settings) -> None:
         self.players.choice = PlayerChoice(settings.stream_player)
+        self.talk.set_route(settings.voice_route)
         self.players.set_volume(settings.avatar_volume / 100)
         self.players.set_muted(settings.avatar_muted)
         self.players.set_output_device(settings.speaker_id or None)
@@ -304,11 +315,10 @@ class AppController(QObject):
     @Slot(str)
     def _on_session_state(self, state: str) -> None:
         if state == SessionState.LIVE.value:
-            self.voice.activate()
+            self.talk.activate()
         elif state in (SessionState.ENDING.value, SessionState.ENDED.value,
                        SessionState.ERROR.value):
-            if self.voice.active:
-                self.voice.deactivate()
+            self.talk.deactivate()
             if state != SessionState.ENDING.value:
                 self.stream.reset()
                 self.players.reset()

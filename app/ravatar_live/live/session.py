@@ -14,7 +14,8 @@ Never leak a license:
   (`backoff.END_RETRY`); `flush_pending_ends()` gives it one last bounded try at exit, after
   which it stays journaled for the next launch.
 - A stream URL that would be mixed content (http:// under an https:// API) is refused, and its
-  license ended.
+  license ended; so is an http:// stream on another computer (the token would travel
+  unencrypted) unless the user allowed that.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ravatar_live.api.backoff import END_RETRY, BackoffPolicy
 from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import LiveSessionInfo, StreamSize
 from ravatar_live.api.rest import RavatarClient
-from ravatar_live.api.urls import stream_url_with_token
+from ravatar_live.api.urls import require_token_transport, stream_url_with_token
 from ravatar_live.live.connection import ServiceConnection
 from ravatar_live.live.emergency_end import end_license_blocking
 from ravatar_live.live.error_kinds import ErrorKind, classify
@@ -169,6 +170,14 @@ class LiveSession(QObject):
                 logger.warning("refused the stream of %s: mixed content", info.license_id)
                 await self._end_license(info.license_id, self._end_timeout_s)
                 self._fail(ErrorKind.STREAM, problem)
+                return False
+            try:
+                require_token_transport(info.streaming_url,
+                                        allow_plain_http=client.allow_plain_http_token)
+            except InvalidRequestError as exc:
+                logger.warning("refused the stream of %s: %s", info.license_id, exc)
+                await self._end_license(info.license_id, self._end_timeout_s)
+                self._fail(ErrorKind.STREAM, exc.user_message)
                 return False
             token = await client.token()
             url = stream_url_with_token(info.streaming_url, token)

@@ -91,6 +91,7 @@ class StreamPlayers(QObject):
         self._volume = 1.0
         self._muted = False
         self._output_device: str | None = None
+        self._send_microphone = False
         self._tasks = TaskSet("stream players")
         health.problem.connect(self._on_health_problem)
         health.problem_cleared.connect(self.problem_cleared)
@@ -169,6 +170,23 @@ class StreamPlayers(QObject):
     @property
     def muted(self) -> bool:
         return self._muted
+
+    # --- microphone ----------------------------------------------------------------------------
+    def set_microphone_route(self, on: bool) -> None:
+        """The native player offers the streamer our microphone track (the stream page's voice
+        route). It is part of the WebRTC answer, so a native player showing the stream now
+        reconnects to apply it."""
+        if on == self._send_microphone:
+            return
+        self._send_microphone = on
+        native, stream = self._native, self._stream
+        if native is None:
+            return
+        native.set_sends_microphone(on)
+        if self.active is PlayerKind.NATIVE and stream is not None and native.running:
+            logger.info("the native player reconnects to %s its microphone track",
+                        "add" if on else "drop")
+            native.start(stream.url)
 
     # --- the web view's events (the window forwards them) --------------------------------------
     @Slot(str)
@@ -270,6 +288,7 @@ class StreamPlayers(QObject):
             native.set_volume(self._volume)
             native.set_muted(self._muted)
             native.set_output_device(self._output_device)
+            native.set_sends_microphone(self._send_microphone)
             native.session_started.connect(self._on_native_started)
             native.session_closed.connect(self._on_native_closed)
             native.stats_updated.connect(self._on_native_stats)

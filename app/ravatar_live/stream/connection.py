@@ -36,6 +36,7 @@ from ravatar_live.stream.errors import (
     StreamUnavailableError,
     UndecodableStreamError,
 )
+from ravatar_live.stream.microphone_track import MicrophoneFeed
 from ravatar_live.stream.peer import DEFAULT_VIDEO_PREFERENCE, OfferError, ReceivingPeer
 from ravatar_live.tasks import TaskSet
 
@@ -77,8 +78,10 @@ class _Progress:
 class StreamConnection:
     def __init__(self, http: aiohttp.ClientSession, url: str, hooks: ConnectionHooks,
                  settings: ConnectionSettings | None = None,
-                 streamer_id: str | None = None) -> None:
+                 streamer_id: str | None = None, *,
+                 microphone: MicrophoneFeed | None = None) -> None:
         self._http = http
+        self._microphone = microphone  # sent on the audio track when given (peer.py)
         self._url = url  # carries the token: never log it
         self._hooks = hooks
         self._settings = settings or ConnectionSettings()
@@ -255,7 +258,7 @@ class StreamConnection:
             await old.close()
         hooks = self._hooks
         peer = ReceivingPeer(self._ice_servers, hooks.on_video, hooks.on_audio,
-                             self._settings.video_preference)
+                             self._settings.video_preference, microphone=self._microphone)
         try:
             answer = await peer.accept_offer(sdp)
         except OfferError as exc:

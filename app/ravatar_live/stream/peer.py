@@ -3,11 +3,11 @@
 The streamer offers video (H.264 and/or VP8, send-only), audio (Opus, send-receive: it can take
 the player's microphone) and a data channel. We answer video receive-only with our codec order
 (H.264 first by default: Unreal's own default; VP8 when that is all there is), audio
-receive-only for now, and accept the data channel without sending on it.
+receive-only, and accept the data channel without sending on it.
 
-Microphone later: the audio transceiver already exists before the answer is made
-(`audio_transceiver`); giving it a track (`sender.replaceTrack`) and direction "sendrecv" before
-`accept_offer` sends the microphone on the streamer's audio section.
+With a `microphone` feed (the stream page's voice route) the audio is answered send-receive
+instead, and the feed goes out as the answer's audio track (`stream.microphone_track`): silence
+while it is closed, the user's voice while it is open, like the page's `UseMic`.
 
 aiortc decodes each track on its own decoder thread (libavcodec for H.264, libvpx for VP8, libopus);
 `recv()` hands us finished `av.VideoFrame`/`av.AudioFrame`s on this peer's event loop, and the
@@ -37,6 +37,7 @@ from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import SessionDescription, candidate_from_sdp, candidate_to_sdp
 
 from ravatar_live.api.pixel_streaming import IceCandidate, IceServer
+from ravatar_live.stream.microphone_track import MicrophoneFeed, MicrophoneTrack
 from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -126,12 +127,14 @@ class ReceivingPeer:
 
     def __init__(self, ice_servers: Iterable[IceServer], on_video: VideoCallback,
                  on_audio: AudioCallback,
-                 video_preference: Iterable[str] = DEFAULT_VIDEO_PREFERENCE) -> None:
+                 video_preference: Iterable[str] = DEFAULT_VIDEO_PREFERENCE, *,
+                 microphone: MicrophoneFeed | None = None) -> None:
         self._pc = RTCPeerConnection(_configuration(ice_servers))
         self._on_video = on_video
         self._on_audio = on_audio
         self._video_preference = tuple(video_preference)
         self._tasks = TaskSet("stream peer")
+        self._microphone_track = MicrophoneTrack(microphone) if microphone is not None else None
         self._closed = False
         self.failed = asyncio.Event()
         self.connected = asyncio.Event()
@@ -172,7 +175,11 @@ class ReceivingPeer:
         # sections to them and answers with our codec order and directions.
         self.video_transceiver = self._pc.addTransceiver("video", direction="recvonly")
         self.video_transceiver.setCodecPreferences(_video_preferences(self._video_preference))
-        self.audio_transceiver = self._pc.addTransceiver("audio", direction="recvonly")
+        if self._microphone_track is not None:
+            self.audio_transceiver = self._pc.addTransceiver(self._microphone_track,
+                                                             direction="sendrecv")
+        else:
+            self.audio_transceiver = self._pc.addTransceiver("audio", direction="recvonly")
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
@@ -181,15 +188,22 @@ class ReceivingPeer:
         answer_sdp = str(self._pc.localDescription.sdp)
         self.video_codec = _first_codec(answer_sdp, "video")
         self.audio_codec = _first_codec(answer_sdp, "audio")
-        logger.info("answered the stream's offer: video %s (offered %s), audio %s",
+        logger.info("answered the stream's offer: video %s (offered %s), audio %s%s",
                     self.video_codec, ", ".join(self.offered_video) or "none",
-                    self.audio_codec)
+                    self.audio_codec, " with our microphone" if self.sends_microphone else "")
         for transceiver, deliver in ((self.video_transceiver, self._on_video),
                                      (self.audio_transceiver, self._on_audio)):
             track = transceiver.receiver.track
             if track is not None and transceiver.mid is not None:
                 self._tasks.spawn(self._consume(track, deliver))
         return answer_sdp
+
+    @property
+    def sends_microphone(self) -> bool:
+        """True when the answer sends our microphone on the audio section."""
+        transceiver = self.audio_transceiver
+        return (self._microphone_track is not None and transceiver is not None
+                and transceiver.currentDirection in ("sendrecv", "sendonly"))
 
     def local_candidates(self) -> list[IceCandidate]:
         """Our candidates, for trickling: those of the first (bundled) media section."""
@@ -247,4 +261,6 @@ class ReceivingPeer:
         await self._tasks.cancel_and_wait()
         with contextlib.suppress(Exception):  # a half-negotiated peer may complain on close
             await self._pc.close()
+        if self._microphone_track is not None:
+            self._microphone_track.stop()
         self.failed.set()

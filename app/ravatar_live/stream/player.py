@@ -27,6 +27,10 @@ Audio: `set_volume(0..1)`, `set_muted(bool)`, `set_output_device(id | None)` (id
 `output_devices()`), `add_audio_tap(callback)` for an echo canceller (exact samples played and
 when; called on the audio device's thread).
 
+Microphone (the stream page's voice route): `set_sends_microphone(True)` before `start()` answers
+the streamer's audio send-receive with our microphone track; `push_microphone(samples)` (16 kHz
+mono int16, any thread) feeds it and `set_microphone_open(bool)` opens it (closed: silence).
+
 Everything with I/O runs on the player's own thread and asyncio loop (stream.worker); the GUI
 thread only puts the newest frame into the sink, once per notification.
 """
@@ -38,6 +42,8 @@ import contextlib
 import logging
 import time
 
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
@@ -45,6 +51,7 @@ from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.stream.audio_output import list_output_devices
 from ravatar_live.stream.audio_playback import PlaybackTap
 from ravatar_live.stream.frame_mailbox import LatestMailbox
+from ravatar_live.stream.microphone_track import MicrophoneFeed
 from ravatar_live.stream.stats import StreamStats
 from ravatar_live.stream.worker import PlayerSettings, PlayerWorker
 
@@ -116,6 +123,8 @@ class NativeStreamPlayer(QObject):
         self._muted = False
         self._output_device: str | None = None
         self._taps: list[PlaybackTap] = []
+        self._sends_microphone = False
+        self._microphone_open = False
         self.latest_stats: StreamStats | None = None
 
     @property
@@ -150,7 +159,9 @@ class NativeStreamPlayer(QObject):
         signals.audio_started_signal.connect(self._on_audio_started)
         signals.problem_signal.connect(self._on_problem)
         worker = PlayerWorker(url_with_token, signals, self._mailbox, self.settings,
-                              started_at=time.monotonic(), output_device=self._output_device)
+                              started_at=time.monotonic(), output_device=self._output_device,
+                              send_microphone=self._sends_microphone)
+        worker.microphone.set_open(self._microphone_open)
         worker.playback.set_volume(self._volume)
         worker.playback.set_muted(self._muted)
         for tap in self._taps:
@@ -226,6 +237,32 @@ class NativeStreamPlayer(QObject):
         self._taps.append(tap)
         if self._worker is not None:
             self._worker.playback.add_tap(tap)
+
+    # --- microphone -----------------------------------------------------------------------------
+    @property
+    def sends_microphone(self) -> bool:
+        return self._sends_microphone
+
+    def set_sends_microphone(self, on: bool) -> None:
+        """Whether the next `start()` offers our microphone to the streamer."""
+        self._sends_microphone = on
+
+    def set_microphone_open(self, is_open: bool) -> None:
+        """Send the pushed microphone audio (True) or silence (False)."""
+        self._microphone_open = is_open
+        if self._worker is not None:
+            self._worker.microphone.set_open(is_open)
+
+    def push_microphone(self, samples: npt.NDArray[np.int16]) -> None:
+        """Captured audio, 16 kHz mono int16, for the microphone track (any thread)."""
+        worker = self._worker
+        if worker is not None and self._sends_microphone:
+            worker.microphone.push(samples)
+
+    @property
+    def microphone(self) -> MicrophoneFeed | None:
+        """The running stream's microphone feed (its counters say what went out), or None."""
+        return self._worker.microphone if self._worker is not None else None
 
     # --- from the worker (queued onto this thread) -----------------------------------------------
     @Slot()

@@ -39,6 +39,7 @@ from ravatar_live.stream.errors import (
     UndecodableStreamError,
 )
 from ravatar_live.stream.frame_mailbox import LatestMailbox
+from ravatar_live.stream.microphone_track import MicrophoneFeed
 from ravatar_live.stream.peer import ReceivingPeer
 from ravatar_live.stream.stats_collector import StatsCollector
 from ravatar_live.stream.video_frames import FrameConversionError, to_qvideo_frame
@@ -83,7 +84,8 @@ class PlayerWorker:
 
     def __init__(self, url_with_token: str, events: PlayerEvents,
                  mailbox: LatestMailbox[QVideoFrame], settings: PlayerSettings, *,
-                 started_at: float, output_device: str | None = None) -> None:
+                 started_at: float, output_device: str | None = None,
+                 send_microphone: bool = False) -> None:
         self._url = url_with_token  # never log it
         self._events = events
         self._mailbox = mailbox
@@ -91,6 +93,10 @@ class PlayerWorker:
         self._started_at = started_at
         self._output_device = output_device
         self.playback = AudioPlayback(on_onset=events.audio_started)
+        #: The user's voice for the streamer (the stream page's voice route); thread-safe.
+        #: Only offered to the streamer when `send_microphone` is set.
+        self.microphone = MicrophoneFeed()
+        self._send_microphone = send_microphone
         self._output: AudioOutput | None = None
         self._stats = StatsCollector()
         self._peer: ReceivingPeer | None = None
@@ -194,8 +200,9 @@ class PlayerWorker:
             connection: StreamConnection | None = None
             try:
                 url = await open_stream_page(http, self._url, self._settings.page_timeout_s)
-                connection = StreamConnection(http, url, self, self._settings.connection,
-                                              streamer_id)
+                connection = StreamConnection(
+                    http, url, self, self._settings.connection, streamer_id,
+                    microphone=self.microphone if self._send_microphone else None)
                 await connection.run()
             except (StreamAccessError, UndecodableStreamError) as exc:
                 kind = "access" if isinstance(exc, StreamAccessError) else "codec"

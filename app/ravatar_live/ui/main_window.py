@@ -23,12 +23,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from ravatar_live import APP_NAME
+from ravatar_live.api.urls import without_secrets
 from ravatar_live.live.controller import AppController
 from ravatar_live.settings import Settings
 from ravatar_live.settings_service import SettingsChange, SettingsService
@@ -82,6 +84,8 @@ class MainWindow(QMainWindow):
         #: Opens a URL in the user's browser (replaced in tests: no browser in CI).
         self.open_external: Callable[[str], bool] = lambda url: QDesktopServices.openUrl(
             QUrl(url))
+        #: Asks the user a yes/no question (title, text) (replaced in tests: no one to click).
+        self.confirm: Callable[[str, str], bool] = self._ask
         self._close_allowed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
@@ -120,8 +124,10 @@ class MainWindow(QMainWindow):
         left_layout.setContentsMargins(14, 14, 14, 14)
         left_layout.setSpacing(12)
         self.stream_view = StreamView(left)
-        self.stream_view.set_allow_microphone(
-            self.controller.settings.allow_stream_page_microphone)
+        self.stream_view.set_allow_microphone(self.controller.settings.voice_route == "page")
+        # Queued: the question waits until the web view has finished refusing the navigation.
+        self.stream_view.link_requested.connect(self.offer_link,
+                                                Qt.ConnectionType.QueuedConnection)
         self.banner = Banner(left)
         self.stream_area = StreamArea(self.stream_view, self.banner, left)
         self.stream_area.setMinimumSize(240, 135)
@@ -258,6 +264,22 @@ class MainWindow(QMainWindow):
         if self.players.show_web_directly():
             self.health.begin()
 
+    @Slot(str)
+    def offer_link(self, url: str) -> None:
+        """The stream page wanted to leave its site (a link the user clicked): the view refused;
+        open it in the user's browser if they say so."""
+        site = without_secrets(url)
+        if self.confirm("Open link in browser?",
+                        f"The avatar's stream wants to open {site}, which is not part of the "
+                        "stream. Open it in your web browser?"):
+            self.open_external(url)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Open
+                                      | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Open
+
     @Slot()
     def open_stream_in_browser(self) -> None:
         stream = self.controller.session.stream
@@ -288,7 +310,7 @@ class MainWindow(QMainWindow):
         new = change.new
         self.demo_badge.setVisible(self.controller.demo)
         self._show_title()
-        self.stream_view.set_allow_microphone(new.allow_stream_page_microphone)
+        self.stream_view.set_allow_microphone(new.voice_route == "page")
         self.talk_bar.set_hands_free(self.controller.voice.hands_free)
         self.talk.fill_microphones()
         if change.look_changed:

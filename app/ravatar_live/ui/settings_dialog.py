@@ -152,7 +152,9 @@ class SettingsDialog(SettingsPages):
         self.speaker_combo.setCurrentIndex(max(0, self.speaker_combo.findData(s.speaker_id)))
         self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(s.microphone_id)))
         self.pcm_check.setChecked(s.stream_takes_as_pcm)
-        self.page_mic_check.setChecked(s.allow_stream_page_microphone)
+        self.voice_route_combo.setCurrentIndex(max(0, self.voice_route_combo.findData(
+            s.voice_route)))
+        self.plain_http_check.setChecked(s.allow_plain_http_token)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(s.theme)))
         self.key_button.set_key(s.push_to_talk_key)
         self.global_key_check.setChecked(bool(s.global_push_to_talk_key))
@@ -212,7 +214,8 @@ class SettingsDialog(SettingsPages):
             speaker_id=str(self.speaker_combo.currentData() or ""),
             microphone_id=str(self.mic_combo.currentData() or ""),
             stream_takes_as_pcm=self.pcm_check.isChecked(),
-            allow_stream_page_microphone=self.page_mic_check.isChecked(),
+            voice_route=str(self.voice_route_combo.currentData() or "app"),
+            allow_plain_http_token=self.plain_http_check.isChecked(),
             theme=str(self.theme_combo.currentData() or "system"),
             push_to_talk_key=self.key_button.key,
             global_push_to_talk_key=(self.global_key_button.key

@@ -32,6 +32,7 @@ from ravatar_live.settings import (
     StreamPlayerChoice,
     TurnPatience,
     VoiceMode,
+    VoiceRoute,
 )
 from ravatar_live.ui.key_capture import KeyCaptureButton, check_global_push_to_talk_key
 
@@ -50,6 +51,10 @@ PLAYER_LABELS: dict[StreamPlayerChoice, str] = {
     "auto": "Automatic (recommended)",
     "web": "Built-in browser (RAVATAR's page)",
     "native": "The app's own player",
+}
+VOICE_ROUTE_LABELS: dict[VoiceRoute, str] = {
+    "app": "App microphone (PCM over WebSocket)",
+    "page": "Stream page microphone (WebRTC)",
 }
 CUSTOM = "custom"
 #: Offered when push-to-talk in any window is first switched on: no app types with it.
@@ -212,12 +217,15 @@ class SettingsPages(QDialog):
         self.pcm_check.setToolTip("On: 16 kHz PCM chunks go out as you speak (lowest delay). "
                                   "Off: each take is sent as one WAV file when it ends.")
         self.pcm_check.setAccessibleDescription(self.pcm_check.toolTip())
-        self.page_mic_check = QCheckBox("Let the stream page use the microphone", page)
-        self.page_mic_check.setAccessibleName("Let the stream page use the microphone")
-        self.page_mic_check.setToolTip(
-            "Off by default: the app sends your voice over its own connection. When on, only "
-            "the stream's own site may use the microphone.")
-        self.page_mic_check.setAccessibleDescription(self.page_mic_check.toolTip())
+        self.voice_route_combo = QComboBox(page)
+        for route, label in VOICE_ROUTE_LABELS.items():
+            self.voice_route_combo.addItem(label, route)
+        self.voice_route_combo.setAccessibleName("Voice route")
+        self.voice_route_combo.setToolTip(
+            "App microphone: the app sends your voice over its own connection (the default). "
+            "Stream page microphone: the avatar's stream takes the microphone over WebRTC "
+            "instead; only the stream's own site gets it, and only while you talk.")
+        self.voice_route_combo.setAccessibleDescription(self.voice_route_combo.toolTip())
         form.addRow("Start in", self.voice_mode_combo)
         form.addRow("Sensitivity", self.sensitivity_slider)
         form.addRow("End of speech after", self.hangover_spin)
@@ -225,7 +233,7 @@ class SettingsPages(QDialog):
         form.addRow("", self.turn_note_label)
         form.addRow("Microphone", self.mic_combo)
         form.addRow("", self.pcm_check)
-        form.addRow("", self.page_mic_check)
+        form.addRow("Voice goes through", self.voice_route_combo)
         return page
 
     def _build_keys_tab(self) -> QWidget:
@@ -301,6 +309,18 @@ class SettingsPages(QDialog):
                             description="Starts with wss:// or ws://; empty to derive it from "
                             "the API URL")
         form.addRow("User id", self.user_field)
+        self.plain_http_check = QCheckBox("Allow unencrypted sign-in (http:// to another "
+                                          "computer)", page)
+        self.plain_http_check.setAccessibleName("Allow unencrypted sign-in")
+        self.plain_http_check.setToolTip(
+            "Warning: with an http:// or ws:// address on another computer, your sign-in "
+            "token crosses the network unencrypted and anyone on the way can use it. Leave "
+            "this off unless you trust every network in between; this computer "
+            "(127.0.0.1) is always allowed.")
+        self.plain_http_check.setAccessibleDescription(self.plain_http_check.toolTip())
+        form.addRow("", self.plain_http_check)
+        form.addRow("", self._hint("Off (recommended): the app refuses to send your sign-in "
+                                   "unencrypted to another computer.", page))
         # Where the JWT lives (keychain, or memory only when there is none): the user should know.
         self.sign_in_label = QLabel(self._sign_in_note, page)
         self.sign_in_label.setObjectName("Hint")

@@ -1,8 +1,8 @@
 """The stream area follows `live.stream_players`: it shows the web view or the native player's
-video, whichever shows the stream now; the web view's page events go to the players service; the
-avatar's sound button (mute, volume) drives both players and is remembered. The native view is
-made the first time the native player is used (it needs Qt Multimedia, which the app does not
-load at start-up)."""
+video, whichever shows the stream now; the web view's page events go to the players service (and
+its microphone handshake to the page microphone); the avatar's sound button (mute, volume) drives
+both players and is remembered. The native view is made the first time the native player is used
+(it needs Qt Multimedia, which the app does not load at start-up)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ class StreamPlayerBinding(QObject):
         settings.applied.connect(self._on_settings_applied)
         web_view.page_message.connect(players.on_web_message)
         web_view.framing_refused.connect(players.on_web_framing_refused)
+        # The stream page's microphone handshake (live.page_microphone).
+        web_view.mic_report.connect(controller.page_mic.on_mic_report)
+        web_view.frame_loaded.connect(controller.page_mic.on_page_loaded)
+        controller.page_mic.web_command.connect(web_view.post_mic_command)
         players.show_web.connect(self._show_web)
         players.show_native.connect(self._show_native)
         players.unload_web.connect(self._unload_web)

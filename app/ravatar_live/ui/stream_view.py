@@ -1,25 +1,30 @@
 """The embedded avatar stream: a QWebEngineView showing our host page, which frames the stream.
 
-Bridge: the host page (resources/web/host.js) forwards the iframe's postMessage strings as console
-lines `RAVATAR_BRIDGE {json}`; `StreamPage.javaScriptConsoleMessage` picks them up. When the stream
-is loaded directly (not framed), a script injected into that page forwards its own messages the
-same way, so the rest of the app cannot tell the difference. Console lines are trusted only from
-the host page itself or, in direct mode, from the stream's origin.
+Bridge: the host page (resources/web/host.js, served as `ravatar-host://app/host.html` by
+ui.host_scheme) forwards the iframe's postMessage strings, and its microphone reports (objects,
+rebuilt field by field), as console lines `RAVATAR_BRIDGE {json}`;
+`StreamPage.javaScriptConsoleMessage` picks them up. When the stream is loaded directly (not
+framed), a script injected into that page forwards its own messages the same way, so the rest of
+the app cannot tell the difference. Console lines are trusted only from the host page itself or,
+in direct mode, from the stream's origin. Microphone commands (`rvo-ps-mic-mute`/`-unmute`) go
+the other way: into the frame, addressed to the stream's origin.
 
-Microphone: the stream page's requests are denied unless the setting allows them, and even then
-granted only to the stream's origin. Nothing else (camera, location, notifications) is granted.
+The view stays in its lane (ui.web_policy): the host page stays put, the stream frame stays on the
+stream's origin (a link elsewhere is refused and offered on `link_requested`, for the window to
+ask about), the frame is sandboxed, local content gets no access to files or remote URLs, and
+only the microphone is ever granted, only to the stream's origin, only in the stream page's voice
+route.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import override
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal, Slot
 from PySide6.QtWebEngineCore import (
+    QWebEngineNewWindowRequest,
     QWebEnginePage,
     QWebEnginePermission,
     QWebEngineProfile,
@@ -30,46 +35,42 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from ravatar_live.resources import resource_path
+from ravatar_live.ui.host_scheme import HOST_SCHEME, HOST_URL, install_host_scheme
+from ravatar_live.ui.web_policy import (
+    may_grant,
+    may_offer_externally,
+    navigation_allowed,
+    origin_of,
+)
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["BRIDGE_PREFIX", "StreamPage", "StreamView", "may_grant", "origin_of",
+           "stream_profile"]
+
 BRIDGE_PREFIX = "RAVATAR_BRIDGE "
 PROBE_SCRIPT_NAME = "ravatar-stream-stats"
-_MIC_TYPES = (
-    QWebEnginePermission.PermissionType.MediaAudioCapture,
-    QWebEnginePermission.PermissionType.MediaAudioVideoCapture,
-)
 _DIRECT_BRIDGE_SCRIPT = "ravatar-direct-bridge"
-
-
-def origin_of(url: str) -> str:
-    """scheme://host[:port] as the browser writes an origin (default ports left out)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = {"http": 80, "https": 443}.get(parts.scheme)
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{parts.scheme}://{host}{port}"
-
-
-def may_grant(kind: QWebEnginePermission.PermissionType, origin: str, *,
-              allow_microphone: bool, stream_origin: str) -> bool:
-    """The web view's whole permission policy: the microphone only, only to the stream's own
-    origin, only when the user allowed it (the app sends voice over the WebSocket itself)."""
-    return (kind in _MIC_TYPES and allow_microphone and bool(stream_origin)
-            and origin == stream_origin)
+MIC_COMMANDS = ("rvo-ps-mic-mute", "rvo-ps-mic-unmute")
+_MIC_REPORT_NAMES = ("ravatar-ps-mic-ready", "ravatar-ps-mic-state")
+_MAX_DIRECT_REPORT_CHARS = 2048
 
 
 def _direct_bridge_source(stream_origin: str) -> str:
     # Runs in the stream page when it is the top frame: its window.parent is itself, so its
-    # postMessage strings arrive as message events on its own window.
+    # postMessage strings (and microphone reports) arrive as message events on its own window.
     return f"""(function () {{
   if (window.top !== window || location.origin !== {json.dumps(stream_origin)}) {{ return; }}
+  var prefix = {json.dumps(BRIDGE_PREFIX)}, names = {json.dumps(list(_MIC_REPORT_NAMES))};
   window.addEventListener("message", function (ev) {{
-    if (ev.origin !== location.origin || typeof ev.data !== "string") {{ return; }}
-    console.info({json.dumps(BRIDGE_PREFIX)} + JSON.stringify(
-      {{kind: "message", data: ev.data, origin: ev.origin}}));
+    if (ev.origin !== location.origin) {{ return; }}
+    var data = ev.data;
+    if (typeof data === "string") {{
+      console.info(prefix + JSON.stringify({{kind: "message", data: data, origin: ev.origin}}));
+    }} else if (data && typeof data === "object" && names.indexOf(data.name) >= 0) {{
+      var line = JSON.stringify({{kind: "mic", report: data, origin: ev.origin}});
+      if (line.length <= {_MAX_DIRECT_REPORT_CHARS}) {{ console.info(prefix + line); }}
+    }}
   }});
 }})();"""
 
@@ -100,40 +101,65 @@ _profile: QWebEngineProfile | None = None
 
 
 def stream_profile() -> QWebEngineProfile:
-    """One off-the-record profile for the app: no cookies, cache or permission grants on disk.
+    """One off-the-record profile for the app: no cookies, cache or permission grants on disk;
+    it serves the host page on its own scheme.
 
     It is parented to the application so that it outlives every page (Qt warns, and may crash,
     when a profile dies before its pages).
     """
     global _profile  # noqa: PLW0603 - one profile per process, created on first use
     if _profile is None:
-        _profile = QWebEngineProfile(QCoreApplication.instance())
-        _profile.setPersistentPermissionsPolicy(
+        app = QCoreApplication.instance()
+        profile = QWebEngineProfile(app)
+        profile.setPersistentPermissionsPolicy(
             QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+        install_host_scheme(profile, profile)
+        _profile = profile
     return _profile
 
 
 class StreamPage(QWebEnginePage):
-    """Reads bridge lines from the console and applies the permission policy."""
+    """Reads bridge lines from the console; applies the permission and navigation policy."""
 
     bridge_message = Signal(str)  # a string the stream page posted
+    mic_report = Signal(object)  # a microphone report (dict; live.page_microphone parses it)
+    frame_loaded = Signal()  # the stream frame (re)loaded a document
     host_loaded = Signal()
     framing_refused = Signal()
+    link_requested = Signal(str)  # a refused link the user clicked: offer the system browser?
 
     def __init__(self, profile: QWebEngineProfile, parent: QWidget | None = None) -> None:
         super().__init__(profile, parent)
-        self.host_url = QUrl.fromLocalFile(str(resource_path("web", "host.html")))
+        self.host_url = QUrl(HOST_URL)
         self.stream_origin = ""
         self.direct_mode = False
         self.allow_microphone = False
         settings = self.settings()
         # Autoplay with sound without a click: the avatar greets the user on its own.
         settings.setAttribute(QWebEngineSettings.WebAttribute.PlaybackRequiresUserGesture, False)
-        # The host page is a local file that frames a remote page.
+        # The host page is not local content (ui.host_scheme), so nothing needs these; off,
+        # a local document could read neither local files nor remote URLs.
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
-                              True)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+                              False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
+                              False)
         self.permissionRequested.connect(self._on_permission_requested)
+        self.newWindowRequested.connect(self._on_new_window_requested)
+
+    @override
+    def acceptNavigationRequest(self, url: QUrl | str,
+                                navigation: QWebEnginePage.NavigationType,
+                                main_frame: bool) -> bool:
+        target = url.toString() if isinstance(url, QUrl) else url  # may carry a token: no logs
+        if navigation_allowed(target, main_frame=main_frame, direct_mode=self.direct_mode,
+                              stream_origin=self.stream_origin):
+            return True
+        logger.warning("refused to take the %s to %s", "view" if main_frame else
+                       "stream frame", origin_of(target) or "an address without an origin")
+        if (navigation is QWebEnginePage.NavigationType.NavigationTypeLinkClicked
+                and may_offer_externally(target)):
+            self.link_requested.emit(target)
+        return False
 
     @override
     def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel,
@@ -157,10 +183,8 @@ class StreamPage(QWebEnginePage):
             return source_id == f"userscript:{_DIRECT_BRIDGE_SCRIPT}" or (
                 bool(self.stream_origin) and origin_of(source_id) == self.stream_origin)
         source = QUrl(source_id)
-        # host.html and host.js sit side by side; anything else local is not ours.
-        return source.isLocalFile() and (
-            Path(source.toLocalFile()).parent == Path(self.host_url.toLocalFile()).parent
-        )
+        # host.js, served by our own scheme; nothing else is ours.
+        return source.scheme() == HOST_SCHEME and source.host() == "app"
 
     def _on_bridge_line(self, payload: str, source_id: str) -> None:
         if not self._trusted_source(source_id):
@@ -177,11 +201,19 @@ class StreamPage(QWebEnginePage):
         kind = message.get("kind")
         if kind == "host-ready":
             self.host_loaded.emit()
-        elif kind == "message" and isinstance(message.get("data"), str):
-            if self.stream_origin and message.get("origin") != self.stream_origin:
-                logger.warning("ignored a stream message from an unexpected origin")
-                return
+            return
+        if kind == "frame-loaded":
+            self.frame_loaded.emit()
+            return
+        if kind not in ("message", "mic"):
+            return
+        if self.stream_origin and message.get("origin") != self.stream_origin:
+            logger.warning("ignored a stream message from an unexpected origin")
+            return
+        if kind == "message" and isinstance(message.get("data"), str):
             self.bridge_message.emit(message["data"])
+        elif kind == "mic" and isinstance(message.get("report"), dict):
+            self.mic_report.emit(message["report"])
 
     @Slot(QWebEnginePermission)
     def _on_permission_requested(self, permission: QWebEnginePermission) -> None:
@@ -195,12 +227,24 @@ class StreamPage(QWebEnginePage):
         logger.info("denied a %s request from the page", kind.name)
         permission.deny()
 
+    @Slot(QWebEngineNewWindowRequest)
+    def _on_new_window_requested(self, request: QWebEngineNewWindowRequest) -> None:
+        # No pop-ups in the app (the framed stream's sandbox forbids them anyway); a link the
+        # user clicked may be offered to the system browser.
+        target = request.requestedUrl().toString()
+        logger.info("refused a new window for %s", origin_of(target) or "an unknown address")
+        if request.isUserInitiated() and may_offer_externally(target):
+            self.link_requested.emit(target)
+
 
 class StreamView(QWebEngineView):
     """Shows the host page; `show_stream()` frames a stream URL, `show_direct()` loads it alone."""
 
     page_message = Signal(str)
+    mic_report = Signal(object)  # dict: a `ravatar-ps-mic-ready` / `-state` report
+    frame_loaded = Signal()
     framing_refused = Signal()
+    link_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,7 +254,10 @@ class StreamView(QWebEngineView):
         self._pending_js: list[str] = []
         self._page.host_loaded.connect(self._on_host_ready)
         self._page.bridge_message.connect(self.page_message)
+        self._page.mic_report.connect(self.mic_report)
+        self._page.frame_loaded.connect(self.frame_loaded)
         self._page.framing_refused.connect(self.framing_refused)
+        self._page.link_requested.connect(self.link_requested)
         self.setAccessibleName("Avatar stream")
         # The stream takes no typing; keeping focus out of it keeps Space for hold-to-talk.
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -226,6 +273,8 @@ class StreamView(QWebEngineView):
         return self._host_ready
 
     def set_allow_microphone(self, allowed: bool) -> None:
+        """Whether the stream page may have the microphone (the page's voice route); applies to
+        the next stream shown (the frame's `allow` list is set when it is made)."""
         self._page.allow_microphone = allowed
 
     def load_host(self) -> None:
@@ -263,6 +312,18 @@ class StreamView(QWebEngineView):
         if self._page.direct_mode:
             self.load_host()
         self._run_in_host(f"window.ravatarHost.clear({json.dumps(text)});")
+
+    def post_mic_command(self, command: str) -> None:
+        """Post `{type: command, timestamp}` to the stream page (PROTOCOL.md section 3)."""
+        if command not in MIC_COMMANDS:
+            raise ValueError(f"not a microphone command: {command!r}")
+        if self._page.direct_mode:
+            # The stream page is the top page: it hears its own window's messages.
+            self._page.runJavaScript(
+                f"window.postMessage({{type: {json.dumps(command)}, timestamp: Date.now()}}, "
+                "location.origin);")
+            return
+        self._run_in_host(f"window.ravatarHost.micCommand({json.dumps(command)});")
 
     @Slot(bool)
     def _keep_focus_out(self, _ok: bool) -> None:

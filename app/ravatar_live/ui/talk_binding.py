@@ -66,11 +66,16 @@ class TalkBinding(QObject):
         c.voice.hands_free_changed.connect(bar.set_hands_free)
         c.voice.muted_changed.connect(bar.set_muted)
         c.voice.take_sent.connect(self._on_take_sent)
-        bar.talk_pressed.connect(c.voice.press)
-        bar.talk_released.connect(c.voice.release)
+        # Hold, record and the microphone go to the voice route in use (live.talk_router);
+        # the stream page's route reports its own state and, with the native player, levels.
+        c.page_mic.state_changed.connect(self._on_voice_state)
+        c.native_mic.level_changed.connect(bar.meter.set_level)
+        c.native_mic.failed.connect(self._on_voice_failed)
+        bar.talk_pressed.connect(c.talk.press)
+        bar.talk_released.connect(c.talk.release)
         bar.record_toggled.connect(self._on_record_toggled)
         bar.hands_free_toggled.connect(c.voice.set_hands_free)
-        bar.microphone_chosen.connect(c.voice.set_device)
+        bar.microphone_chosen.connect(c.talk.set_device)
         bar.mute_toggled.connect(c.voice.set_muted)
         bar.hint_shown.connect(self._announcer.announce)
         bar.set_hands_free(c.voice.hands_free)
@@ -130,9 +135,9 @@ class TalkBinding(QObject):
     @Slot(bool)
     def _on_record_toggled(self, start: bool) -> None:
         if start:
-            self._c.voice.start_recording()
+            self._c.talk.start_recording()
         else:
-            self._c.voice.stop_recording()
+            self._c.talk.stop_recording()
 
     def fill_microphones(self) -> None:
         devices = self._c.voice.devices()
