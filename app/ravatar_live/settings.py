@@ -59,7 +59,8 @@ FIELD_LABELS: Final = {
     "stream_width": "stream width", "stream_height": "stream height",
     "voice_mode": "voice mode", "vad_sensitivity": "hands-free sensitivity",
     "vad_hangover_ms": "hands-free pause length", "turn_patience": "wait for me to finish",
-    "microphone_id": "microphone",
+    "microphone_id": "microphone", "echo_cancellation": "echo cancellation",
+    "noise_suppression": "noise suppression",
     "stream_takes_as_pcm": "voice streaming", "allow_stream_page_microphone":
         "stream page microphone", "theme": "theme", "push_to_talk_key": "push-to-talk key",
     "window_geometry": "window position", "window_maximized": "maximised window",
@@ -97,6 +98,10 @@ class Settings:
     turn_patience: TurnPatience = DEFAULT_TURN_PATIENCE
     microphone_id: str = ""  # empty: the system default input
     stream_takes_as_pcm: bool = True  # False: each take goes as one WAV blob
+    # WebRTC's echo cancellation (half-duplex where the avatar's audio cannot be tapped) and
+    # noise suppression on the microphone. Files from before these lack the keys: defaults.
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
     allow_stream_page_microphone: bool = False
     # Since version 2: the look, the push-to-talk key, and the window as the user left it.
     theme: ThemeChoice = "system"

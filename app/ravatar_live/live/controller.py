@@ -24,6 +24,7 @@ from ravatar_live.api.reconnect import BackoffPolicy
 from ravatar_live.audio.voice import VoiceController
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
+from ravatar_live.live.echo_reference import EchoReference
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.player_choice import PlayerChoice, PlayerMemory
 from ravatar_live.live.session import LiveSession, LiveStream
@@ -82,6 +83,7 @@ class AppController(QObject):
                                      memory=player_memory,
                                      native_settings=native_player_settings, parent=self)
         self.session.stream_teardown = self.players.stop
+        self.echo_reference = EchoReference(self.players, voice.echo.far_end, parent=self)
         self._connect_task: asyncio.Task[bool] | None = None
         self._tasks = TaskSet("app controller")
         self._shutting_down = False

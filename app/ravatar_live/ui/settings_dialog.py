@@ -148,6 +148,8 @@ class SettingsDialog(SettingsPages):
         self.speaker_combo.setCurrentIndex(max(0, self.speaker_combo.findData(s.speaker_id)))
         self.mic_combo.setCurrentIndex(max(0, self.mic_combo.findData(s.microphone_id)))
         self.pcm_check.setChecked(s.stream_takes_as_pcm)
+        self.echo_check.setChecked(s.echo_cancellation)
+        self.noise_check.setChecked(s.noise_suppression)
         self.page_mic_check.setChecked(s.allow_stream_page_microphone)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(s.theme)))
         self.key_button.set_key(s.push_to_talk_key)
@@ -205,6 +207,8 @@ class SettingsDialog(SettingsPages):
             speaker_id=str(self.speaker_combo.currentData() or ""),
             microphone_id=str(self.mic_combo.currentData() or ""),
             stream_takes_as_pcm=self.pcm_check.isChecked(),
+            echo_cancellation=self.echo_check.isChecked(),
+            noise_suppression=self.noise_check.isChecked(),
             allow_stream_page_microphone=self.page_mic_check.isChecked(),
             theme=str(self.theme_combo.currentData() or "system"),
             push_to_talk_key=self.key_button.key,

@@ -208,6 +208,19 @@ class SettingsPages(QDialog):
         self.pcm_check.setToolTip("On: 16 kHz PCM chunks go out as you speak (lowest delay). "
                                   "Off: each take is sent as one WAV file when it ends.")
         self.pcm_check.setAccessibleDescription(self.pcm_check.toolTip())
+        self.echo_check = QCheckBox("Cancel the avatar's echo", page)
+        self.echo_check.setAccessibleName("Cancel the avatar's echo")
+        self.echo_check.setToolTip(
+            "On: the avatar's voice from your speakers is removed from the microphone, so "
+            "hands-free never answers itself and you can talk over the avatar. Where the "
+            "avatar's sound cannot be followed, hands-free then needs you to speak up while "
+            "the avatar talks. Off: use headphones.")
+        self.echo_check.setAccessibleDescription(self.echo_check.toolTip())
+        self.noise_check = QCheckBox("Suppress background noise", page)
+        self.noise_check.setAccessibleName("Suppress background noise")
+        self.noise_check.setToolTip("Steady noise (fans, hum) is reduced before your voice is "
+                                    "detected and sent.")
+        self.noise_check.setAccessibleDescription(self.noise_check.toolTip())
         self.page_mic_check = QCheckBox("Let the stream page use the microphone", page)
         self.page_mic_check.setAccessibleName("Let the stream page use the microphone")
         self.page_mic_check.setToolTip(
@@ -221,6 +234,8 @@ class SettingsPages(QDialog):
         form.addRow("", self.turn_note_label)
         form.addRow("Microphone", self.mic_combo)
         form.addRow("", self.pcm_check)
+        form.addRow("", self.echo_check)
+        form.addRow("", self.noise_check)
         form.addRow("", self.page_mic_check)
         return page
 

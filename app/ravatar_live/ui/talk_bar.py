@@ -36,6 +36,20 @@ STATE_TEXT = {
     "sending": "Sending…",
     "muted": "Microphone muted",
 }
+# What keeps the avatar's own voice out of hands-free (audio.echo.EchoProtection).
+ECHO_TEXT = {
+    "echo-cancellation": "Echo cancellation on",
+    "half-duplex": "Half-duplex: speak up to interrupt",
+    "off": "Echo cancellation off",
+}
+ECHO_TIP = {
+    "echo-cancellation": "The avatar's voice from your speakers is removed from the microphone: "
+                         "you can talk over the avatar.",
+    "half-duplex": "The avatar's sound cannot be followed here, so while the avatar talks "
+                   "hands-free waits for a clearly louder voice.",
+    "off": "Nothing removes the avatar's voice from the microphone: use headphones, or turn "
+           "echo cancellation on in Settings › Voice.",
+}
 RECORD_LABEL = "Record"
 STOP_LABEL = "Stop && send"  # "&&" shows one "&" (a single one would underline the next letter)
 TAP_HINT = "Too short: hold the button while you speak"
@@ -112,10 +126,24 @@ class TalkBar(QFrame):
         self.hands_free_button.setAccessibleDescription(
             "When on, the app listens and sends each thing you say when you pause")
         self.hands_free_button.toggled.connect(self._on_hands_free_toggled)
+        self.echo_label = ElidingLabel(ECHO_TEXT["half-duplex"], group, name="EchoState",
+                                       min_chars=6)
+        self.echo_label.setAccessibleName("Echo protection")
         row.addWidget(self.talk_button, 1)
         row.addWidget(self.record_button)
         row.addWidget(self.hands_free_button)
+        row.addWidget(self.echo_label)
+        self.set_echo_protection("half-duplex")
         return group
+
+    @Slot(str)
+    def set_echo_protection(self, protection: str) -> None:
+        """Say what keeps the avatar's voice out of hands-free (an EchoProtection value)."""
+        text = ECHO_TEXT.get(protection, protection)
+        tip = ECHO_TIP.get(protection, "")
+        self.echo_label.setText(text)
+        self.echo_label.setToolTip(tip)
+        self.echo_label.setAccessibleDescription(tip)
 
     def _build_microphone(self) -> QWidget:
         group = QWidget(self)
