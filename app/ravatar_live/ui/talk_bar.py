@@ -128,7 +128,6 @@ class TalkBar(QFrame):
         self.hands_free_button.toggled.connect(self._on_hands_free_toggled)
         self.echo_label = ElidingLabel(ECHO_TEXT["half-duplex"], group, name="EchoState",
                                        min_chars=6)
-        self.echo_label.setAccessibleName("Echo protection")
         row.addWidget(self.talk_button, 1)
         row.addWidget(self.record_button)
         row.addWidget(self.hands_free_button)
@@ -141,8 +140,8 @@ class TalkBar(QFrame):
         """Say what keeps the avatar's voice out of hands-free (an EchoProtection value)."""
         text = ECHO_TEXT.get(protection, protection)
         tip = ECHO_TIP.get(protection, "")
-        self.echo_label.setText(text)
-        self.echo_label.setToolTip(tip)
+        self.echo_label.setText(text)  # also its accessible name
+        self.echo_label.set_tooltip_text(tip)
         self.echo_label.setAccessibleDescription(tip)
 
     def _build_microphone(self) -> QWidget:
