@@ -234,18 +234,23 @@ async def test_the_avatar_does_not_answer_itself(voices: Voices) -> None:
 
 
 async def test_barge_in_the_user_is_heard_over_the_avatar(voices: Voices) -> None:
-    far = timeline(voices.avatar * 2, 0.5)
-    rng = np.random.default_rng(4)
-    mic = echo_of(far, delay_s=0.12, gain_db=-3.0, rng=rng).astype(np.int32)
-    # Over the avatar's second and third sentences, once AEC3 has converged: in its first
-    # seconds its suppressor chops a voice as loud as the echo (measured: the first of two
-    # utterances at 4 s is missed), as the closing note says.
-    starts = [round(s * SAMPLE_RATE) for s in (7.0, 12.0)]
-    for start, user in zip(starts, voices.user, strict=True):
+    """One sentence over each of the avatar's second to fourth replies: each is taken. (The
+    residual echo is not learned from the user's own voice: it once was, and the floor rose
+    over the user until every other barge-in was held back.)"""
+    replies = voices.avatar * 4
+    far = timeline(replies, 0.5)
+    mic = echo_of(far, delay_s=0.12, gain_db=-3.0,
+                  rng=np.random.default_rng(4)).astype(np.int32)
+    # After the first reply AEC3 has converged (in its first seconds its suppressor chops a
+    # voice as loud as the echo; measured: an utterance 4 s in is missed).
+    reply_starts = np.cumsum([0.5] + [r.size / SAMPLE_RATE + 0.5 for r in replies])
+    users = [voices.user[0], voices.user[1], voices.user[0]]
+    for start_s, user in zip(reply_starts[1:4] + 1.0, users, strict=True):
+        start = round(start_s * SAMPLE_RATE)
         mic[start:start + user.size] += user
     mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
     rec, _ = await hands_free_over(far, mic16, hands_free())
-    assert len(rec.takes) == 2, f"{len(rec.takes)} takes"
+    assert len(rec.takes) == 3, f"{len(rec.takes)} takes"
 
 
 async def test_half_duplex_without_a_reference(voices: Voices) -> None:

@@ -81,6 +81,7 @@ class EchoGuard:
         self._waiting: deque[tuple[Int16Array, float]] = deque()  # (frame, its start time)
         self.input_latency_s = 0.0  # what the capture backend says its input latency is
         self._residual = ResidualEcho()
+        self._gate: GatedVad | None = None
         self.frames = 0
         self.protection: EchoProtection = "half-duplex"
 
@@ -151,12 +152,15 @@ class EchoGuard:
         self.frames += 1
         cleaned = np.frombuffer(frame.data, np.int16).copy()
         if reference is not None:
-            self._residual.frame(reference, cleaned)
+            talking = self._gate is not None and self._gate.is_open
+            self._residual.frame(reference, cleaned, learn=not talking)
         return cleaned
 
     def guard_vad(self, vad: Vad) -> Vad:
-        """The hands-free VAD, gated while the avatar speaks."""
-        return GatedVad(vad, self.speech_floor)
+        """The hands-free VAD, gated while the avatar speaks (the newest one is watched: while
+        it follows the user's voice, the residual echo is not learned from)."""
+        self._gate = GatedVad(vad, self.speech_floor)
+        return self._gate
 
     def _make_apm(self) -> bool:
         """Make the APM with the current settings; False when its wheel is missing."""

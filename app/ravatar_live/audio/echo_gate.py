@@ -51,11 +51,12 @@ class ResidualEcho:
         self._ratios = deque[float](maxlen=_LEARN_FRAMES)
         self._speaking = dbfs(_SPEAKING_DBFS)
 
-    def frame(self, reference: Int16Array, cleaned: Int16Array) -> None:
-        """One 10 ms frame: the reference played meanwhile and what the canceller left."""
+    def frame(self, reference: Int16Array, cleaned: Int16Array, *, learn: bool = True) -> None:
+        """One 10 ms frame: the reference played meanwhile and what the canceller left.
+        ``learn=False`` while the user talks: their voice is not residual echo."""
         self._reference.append(rms(reference))
         tail = max(self._reference)
-        if tail > self._speaking:
+        if learn and tail > self._speaking:
             self._ratios.append(rms(cleaned) / tail)
 
     def floor(self) -> float | None:
@@ -109,6 +110,11 @@ class GatedVad:
             self._recent.clear()
             return p
         return 0.0
+
+    @property
+    def is_open(self) -> bool:
+        """A voice got through the floor and is being followed."""
+        return self._open
 
     def reset(self) -> None:
         self.inner.reset()
