@@ -126,13 +126,9 @@ class TalkBar(QFrame):
         self.hands_free_button.setAccessibleDescription(
             "When on, the app listens and sends each thing you say when you pause")
         self.hands_free_button.toggled.connect(self._on_hands_free_toggled)
-        self.echo_label = ElidingLabel(ECHO_TEXT["half-duplex"], group, name="EchoState",
-                                       min_chars=6)
         row.addWidget(self.talk_button, 1)
         row.addWidget(self.record_button)
         row.addWidget(self.hands_free_button)
-        row.addWidget(self.echo_label)
-        self.set_echo_protection("half-duplex")
         return group
 
     @Slot(str)
@@ -152,6 +148,12 @@ class TalkBar(QFrame):
         self.state_label = ElidingLabel(STATE_TEXT["idle"], group, name="VoiceState",
                                         min_chars=10)
         self.state_label.setAccessibleDescription("What the microphone is doing")
+        # Next to the microphone's state, in the room left over: it gives way first (to nothing
+        # but its tooltip) and never widens the talk bar or cuts the state.
+        self.echo_label = ElidingLabel(ECHO_TEXT["half-duplex"], group, name="EchoState",
+                                       min_chars=1)
+        self.echo_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_echo_protection("half-duplex")
 
         self.meter = LevelMeter(group)
         self.meter.setFixedHeight(8)
@@ -178,6 +180,7 @@ class TalkBar(QFrame):
         self.mic_picker.currentTextChanged.connect(self._on_mic_text)
 
         row.addWidget(self.state_label)
+        row.addWidget(self.echo_label, 1)
         row.addWidget(self.meter, 1, Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.mute_button)
         row.addWidget(self.mic_picker)
