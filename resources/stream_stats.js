@@ -4,6 +4,9 @@
 // their WebRTC statistics and posts them to the parent window as strings
 // "ravatar-stats {json}", which the host page forwards to the app like the stream's own messages.
 // It changes nothing the page sees: the wrapped constructor returns the real connection.
+// It also taps the avatar's audio track (WebAudio, 16 kHz) and posts it in small blocks as
+// "ravatar-farend {json}" for the app's echo canceller; where it cannot, it posts
+// "ravatar-farend {\"audible\": true}" while the avatar's level says it speaks (half-duplex).
 (function () {
   "use strict";
   if (window.__ravatarStatsProbe) { return; }
@@ -19,6 +22,9 @@
   var ONSET_LEVEL = 0.03;       // about -30 dBov: speech, not comfort noise
   var ONSET_QUIET_MS = 300;     // a new onset needs this much quiet before it
   var VIDEO_EXTRA = {"rtx": 1, "red": 1, "ulpfec": 1, "flexfec-03": 1};
+  var FAREND_PREFIX = "ravatar-farend ";
+  var FAREND_RATE = 16000;      // what the app's capture path runs at
+  var AUDIBLE_MS = 300;         // without a tap: "audible" at most this often while it speaks
 
   var peers = [];
   var tracked = null;           // the newest open connection is the one reported
@@ -84,11 +90,67 @@
     return result;
   };
 
+  // --- the far end: the avatar's audio for the app's echo canceller -------------------------
+  var farEnd = {tapped: null, running: false, lastAudible: 0};
+
+  function postFarEnd(message) {
+    message.v = 1;
+    try {
+      window.parent.postMessage(FAREND_PREFIX + JSON.stringify(message), "*");
+    } catch (e) { /* */ }
+  }
+
+  function toBase64(int16) {
+    var bytes = new Uint8Array(int16.buffer), text = "";
+    for (var i = 0; i < bytes.length; i += 0x8000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(text);
+  }
+
+  // A silent WebAudio branch on the received track: each block is posted once rendered, with
+  // the page clock's time of its last sample (the app maps that clock onto its own).
+  function tapFarEnd(track) {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx || farEnd.tapped === track.id) { return; }
+    var ctx;
+    try { ctx = new Ctx({sampleRate: FAREND_RATE}); } catch (e) {
+      try { ctx = new Ctx(); } catch (e2) { return; }  // no audio here: half-duplex
+    }
+    farEnd.tapped = track.id;
+    var source = ctx.createMediaStreamSource(new MediaStream([track]));
+    var node = ctx.createScriptProcessor(ctx.sampleRate <= FAREND_RATE ? 512 : 2048, 1, 1);
+    var silent = ctx.createGain();
+    silent.gain.value = 0;  // the graph must reach the output to run; it plays nothing
+    node.onaudioprocess = function (ev) {
+      var x = ev.inputBuffer.getChannelData(0), pcm = new Int16Array(x.length);
+      for (var i = 0; i < x.length; i++) {
+        pcm[i] = Math.round(Math.max(-1, Math.min(1, x[i])) * 32767);
+      }
+      farEnd.running = true;
+      postFarEnd({t: performance.now(), rate: ctx.sampleRate, pcm: toBase64(pcm)});
+    };
+    source.connect(node);
+    node.connect(silent);
+    silent.connect(ctx.destination);
+    if (ctx.resume) { ctx.resume().catch(function () { /* stays half-duplex */ }); }
+    track.addEventListener("ended", function () {
+      farEnd.running = false;
+      farEnd.tapped = null;
+      try { ctx.close(); } catch (e) { /* */ }
+    });
+  }
+
   function Wrapped(config, constraints) {
     var pc = arguments.length > 1 ? new Native(config, constraints) : new Native(config);
     info(pc);
     peers.push(pc);
     tracked = pc;
+    pc.addEventListener("track", function (ev) {
+      try {
+        if (ev.track && ev.track.kind === "audio") { tapFarEnd(ev.track); }
+      } catch (e) { /* never break the page */ }
+    });
     pc.addEventListener("connectionstatechange", function () {
       post({kind: "state", state: pc.connectionState});
     });
@@ -202,6 +264,10 @@
             post({kind: "audio-onset", level: level});
           }
           meta.speaking = true;
+          if (!farEnd.running && nowMs - farEnd.lastAudible >= AUDIBLE_MS) {
+            farEnd.lastAudible = nowMs;
+            postFarEnd({audible: true});
+          }
         } else {
           if (meta.speaking) { meta.quietSince = nowMs; }
           meta.speaking = false;

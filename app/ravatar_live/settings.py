@@ -65,6 +65,7 @@ FIELD_LABELS: Final = {
     "stream_takes_as_pcm": "voice streaming", "voice_route": "voice route",
     "allow_plain_http_token": "unencrypted sign-in", "theme": "theme",
     "push_to_talk_key": "push-to-talk key",
+    "echo_cancellation": "echo cancellation", "noise_suppression": "noise suppression",
     "window_geometry": "window position", "window_maximized": "maximised window",
     "conversation_width": "conversation pane width", "stream_player": "stream player",
     "speaker_id": "speaker", "avatar_volume": "avatar volume", "avatar_muted": "avatar muted",
@@ -108,6 +109,10 @@ class Settings:
     # Send the JWT over unencrypted http:// / ws:// to another computer (api.urls); never the
     # default. This computer (127.0.0.1, localhost) is always fine.
     allow_plain_http_token: bool = False
+    # WebRTC's echo cancellation (half-duplex where the avatar's audio cannot be tapped) and
+    # noise suppression on the microphone. Files from before these lack the keys: defaults.
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
     # Since version 2: the look, the push-to-talk key, and the window as the user left it.
     theme: ThemeChoice = "system"
     push_to_talk_key: str = DEFAULT_PUSH_TO_TALK_KEY  # QKeySequence portable text, one key

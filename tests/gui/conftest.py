@@ -173,7 +173,8 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
                 retry_policy: BackoffPolicy = QUICK_RETRY,
                 stream_start_timeout_s: float = 30.0, connect: bool = True,
                 microphone: bool = True, demo: bool = True,
-                capture: AudioCapture | None = None) -> AppHarness:
+                capture: AudioCapture | None = None,
+                native_player_settings: PlayerSettings | None = None) -> AppHarness:
         store = SettingsStore(tmp_path / "settings.ini")
         base = settings or Settings(user_id=USER_ID)
         store.save(base)
@@ -188,8 +189,8 @@ def make_app(aloop: qasync.QEventLoop, qtbot: Any, tmp_path: Path,
             retry_policy=retry_policy, stream_start_timeout_s=stream_start_timeout_s,
             player_memory=PlayerMemory(tmp_path / "stream-players.json"),
             # No sound card here (and the e2e layer's PulseAudio may be up): the native player
-            # plays no audio in GUI tests; its levels and voice onsets still work.
-            native_player_settings=PlayerSettings(audio_backends=()))
+            # plays no audio in GUI tests (unless asked); its levels and voice onsets still work.
+            native_player_settings=native_player_settings or PlayerSettings(audio_backends=()))
         service = SettingsService(store, lambda: controller.settings, controller.update_settings)
         window = MainWindow(controller, service)
         harness = AppHarness(window, controller, store, aloop, qtbot, tmp_path)

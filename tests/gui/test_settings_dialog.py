@@ -157,3 +157,16 @@ def test_the_push_to_talk_key_is_recorded_from_the_keyboard(dialog, qtbot) -> No
     dialog.save_button.click()
     result = dialog.result_settings()
     assert (result.push_to_talk_key, result.theme) == ("F2", "light")
+
+
+def test_echo_cancellation_and_noise_suppression_are_voice_settings(qtbot, qapp) -> None:
+    made = SettingsDialog(Settings(user_id=USER_ID, echo_cancellation=False),
+                          avatars=AVATARS, languages=LANGUAGES)
+    qtbot.addWidget(made)
+    assert not made.echo_check.isChecked() and made.noise_check.isChecked()
+    assert "headphones" in made.echo_check.toolTip()
+    made.echo_check.setChecked(True)
+    made.noise_check.setChecked(False)
+    made.save_button.click()
+    chosen = made.result_settings()
+    assert chosen.echo_cancellation and not chosen.noise_suppression

@@ -47,6 +47,7 @@ def ini(**values: str) -> str:
     ("turn_patience", "hasty"), ("turn_patience", ""),
     ("stream_takes_as_pcm", "maybe"), ("voice_route", "both"), ("voice_route", ""),
     ("allow_plain_http_token", "2"),
+    ("echo_cancellation", "maybe"), ("noise_suppression", "0.5"),
     ("api_url", "ftp://chat.rvtr.ai"), ("api_url", "not a url"), ("api_url", "https://"),
     ("ws_url", "http://chat.rvtr.ai/ws/chat"),
     ("language", "en us"), ("language", "x" * 200),

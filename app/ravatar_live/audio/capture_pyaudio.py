@@ -191,6 +191,15 @@ class PyAudioCapture:
             return False
 
     @property
+    def input_latency_s(self) -> float:
+        """PortAudio's figure for the open stream's input latency (for echo cancellation)."""
+        stream = self._stream
+        try:
+            return float(stream.get_input_latency()) if stream is not None else 0.0
+        except OSError:
+            return 0.0
+
+    @property
     def finished(self) -> bool:
         return False
 

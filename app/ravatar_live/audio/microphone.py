@@ -68,7 +68,7 @@ class Microphone:
     or is lost (it is closed by then), ``on_source_ended()`` when a finite source ran out.
     """
 
-    def __init__(self, capture: AudioCapture, loop: Callable[[], asyncio.AbstractEventLoop], *,
+    def __init__(self, capture: AudioCapture, loop: asyncio.AbstractEventLoop | None, *,
                  on_audio: AudioSink, on_phase: Callable[[MicPhase], None],
                  on_error: Callable[[CaptureError], None], on_source_ended: Callable[[], None],
                  stall_timeouts: Callable[[], tuple[float, float]],
@@ -100,6 +100,7 @@ class Microphone:
             return
         self.device_id = device_id
         generation = self._new_generation()
+        self._loop_now()  # known before the worker needs it
         self._set_phase("opening")
         listener = _Listener(self, generation)
         job = self._submit(lambda: self.capture.start(device_id, listener))
@@ -133,9 +134,20 @@ class Microphone:
         self._last_job = self._worker.submit(fn)
         return self._last_job
 
+    def _loop_now(self) -> asyncio.AbstractEventLoop:
+        """The loop given, else the one running when first needed (a loop-thread call)."""
+        if self._loop is None:
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._loop = asyncio.get_event_loop_policy().get_event_loop()
+        return self._loop
+
     def call_on_loop(self, fn: Callable[..., None], *args: object) -> None:
         """Run ``fn(*args)`` on the loop thread; from any thread, never blocks."""
-        loop = self._loop()
+        loop = self._loop
+        if loop is None:
+            return
         if loop.is_closed():
             return
         # The loop may close between the check and the call while the app shuts down.
@@ -175,7 +187,7 @@ class Microphone:
         self._got_audio = False
         self._last_audio_at = self._clock()
         self._seen_overflows = self.capture.overflow_count
-        self._watchdog = self._loop().call_later(_WATCHDOG_S, self._check_alive, generation)
+        self._watchdog = self._loop_now().call_later(_WATCHDOG_S, self._check_alive, generation)
         self._set_phase("open")
         self.drain(generation)  # audio that arrived before this callback ran
 
@@ -229,4 +241,4 @@ class Microphone:
                 "The microphone stopped delivering audio. Check it is plugged in, or pick "
                 "another one.", detail=f"no audio for {quiet:.1f} s"))
             return
-        self._watchdog = self._loop().call_later(_WATCHDOG_S, self._check_alive, generation)
+        self._watchdog = self._loop_now().call_later(_WATCHDOG_S, self._check_alive, generation)

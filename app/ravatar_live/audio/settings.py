@@ -124,6 +124,9 @@ class VoiceSettings:
     takes: TakeSettings = field(default_factory=TakeSettings)
     tap_s: float = 0.2                  # push-to-talk: a shorter hold is a tap and sends nothing
     min_record_s: float = 0.2           # record mode: a shorter recording sends nothing
+    echo_cancellation: bool = True      # WebRTC AEC3 on the capture path (half-duplex without
+                                        # a reference); off: nothing keeps the avatar out
+    noise_suppression: bool = True      # WebRTC's noise suppressor on the capture path
     stall_timeout_s: float = 2.5        # no audio this long from a running device = device lost
     first_audio_timeout_s: float = 6.0  # QtMultimedia's first read can block for seconds
 

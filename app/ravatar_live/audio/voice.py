@@ -43,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ravatar_live.audio.capture import AudioCapture, AudioDevice
+from ravatar_live.audio.echo import EchoGuard
 from ravatar_live.audio.errors import AudioError, CaptureError
 from ravatar_live.audio.hands_free import Confirmed, Ended, HandsFree, Speech
 from ravatar_live.audio.history import SampleHistory
@@ -85,15 +86,18 @@ class VoiceController:
         self.on_mic_phase: Listeners[[MicPhase]] = Listeners("mic_phase")  # closed/opening/open
 
         self._settings = (settings or VoiceSettings()).validated()
-        self._loop = loop
         self._clock = clock
         self._mic = Microphone(
-            capture, self._resolve_loop, on_audio=self._on_audio, on_phase=self._on_phase,
+            capture, loop, on_audio=self._on_audio, on_phase=self._on_phase,
             on_error=self._on_mic_error, on_source_ended=self._source_ended,
             stall_timeouts=lambda: (self._settings.first_audio_timeout_s,
                                     self._settings.stall_timeout_s), clock=clock)
-        self._hands_free = HandsFree(vad_factory or (lambda s: make_vad(
-            s.vad_backend, webrtc_aggressiveness=s.webrtc_aggressiveness)), turn_judge_factory)
+        self.echo = EchoGuard()  # its far_end is fed by the players (see live/echo_reference)
+        self.echo.configure(echo_cancellation=self._settings.echo_cancellation,
+                            noise_suppression=self._settings.noise_suppression)
+        make = vad_factory or (lambda s: make_vad(
+            s.vad_backend, webrtc_aggressiveness=s.webrtc_aggressiveness))
+        self._hands_free = HandsFree(lambda s: self.echo.guard_vad(make(s)), turn_judge_factory)
         self._device_id: str | None = None
         self._state: VoiceState = "idle"
         self._history = SampleHistory(_HISTORY)
@@ -167,6 +171,8 @@ class VoiceController:
         settings = settings.validated()
         old = self._settings
         self._settings = settings
+        self.echo.configure(echo_cancellation=settings.echo_cancellation,
+                            noise_suppression=settings.noise_suppression)
         if settings.mode != old.mode:
             self._apply_mode(old.mode)
         elif (settings.vad_backend, settings.webrtc_aggressiveness, settings.takes) != (
@@ -258,20 +264,16 @@ class VoiceController:
         self._finish(take)
 
     # ---------------------------------------------------------------- microphone events
-    def _resolve_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            try:
-                self._loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self._loop = asyncio.get_event_loop_policy().get_event_loop()
-        return self._loop
-
     def _on_phase(self, phase: MicPhase) -> None:
         if phase != "open":  # closed, or reopening on another device
             self._hands_free.disarm()
             if self._take is not None:
                 log.info("take dropped: the microphone was closed")
                 self._take = None
+        else:
+            self.echo.restart()
+            # Backends that know their input latency say so (PortAudio does).
+            self.echo.input_latency_s = getattr(self._mic.capture, "input_latency_s", 0.0)
         if phase == "open" and self._mode_is_vad() and self._take is None:
             self._arm_vad()
         else:
@@ -302,7 +304,8 @@ class VoiceController:
         self.on_source_ended.emit()
 
     # ---------------------------------------------------------------- audio path (loop thread)
-    def _on_audio(self, samples: Int16Array, arrived_at: float) -> None:
+    def _on_audio(self, raw: Int16Array, raw_arrived_at: float) -> None:
+        samples, arrived_at = self.echo.process(raw, raw_arrived_at)
         if samples.size == 0:
             return
         self._last_audio_at = arrived_at

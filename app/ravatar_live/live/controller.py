@@ -26,6 +26,7 @@ from ravatar_live.audio.voice import VoiceController
 from ravatar_live.hotkeys.service import GlobalPushToTalk
 from ravatar_live.live.chat import ChatService
 from ravatar_live.live.connection import CHAT_HEARTBEAT_S, Endpoint, ServiceConnection
+from ravatar_live.live.echo_reference import EchoReference
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.native_mic_feed import NativeMicFeed
 from ravatar_live.live.page_microphone import PageMicrophone
@@ -94,6 +95,7 @@ class AppController(QObject):
         self.native_mic = NativeMicFeed(voice.capture, parent=self)
         self.talk = TalkRouter(self.voice, self.page_mic, self.native_mic, self.players,
                                parent=self)
+        self.echo_reference = EchoReference(self.players, voice.echo.far_end, parent=self)
         self._connect_task: asyncio.Task[bool] | None = None
         self._tasks = TaskSet("app controller")
         self._shutting_down = False

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ravatar_live.audio.far_end_web import FAR_END_PREFIX
 from ravatar_live.live.player_choice import (
     PlayerChoice,
     PlayerKind,
@@ -70,6 +71,7 @@ class StreamPlayers(QObject):
     web_muted = Signal(bool)  # the web view's sound on/off (it has no volume of its own)
     problem = Signal(str, str)  # kind, plain words: the stream cannot be shown here
     problem_cleared = Signal()
+    web_far_end = Signal(str)  # the web view's tap of the avatar's audio ("ravatar-farend ...")
 
     def __init__(self, monitor: StreamMonitor, health: StreamHealth, *,
                  tell: Callable[[str], None], memory: PlayerMemory | None = None,
@@ -192,6 +194,10 @@ class StreamPlayers(QObject):
     @Slot(str)
     def on_web_message(self, data: str) -> None:
         """A string the stream page posted (or the stats probe's report)."""
+        if data.startswith(FAR_END_PREFIX):  # the avatar's audio, for echo cancellation
+            if self.active is PlayerKind.WEB:
+                self.web_far_end.emit(data)
+            return
         if self.active is PlayerKind.WEB:
             self._monitor.on_page_message(data)
             self._health.on_page_message(data)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ravatar_live.audio.capture import AudioDevice
+from ravatar_live.audio.echo import EchoProtection
 from ravatar_live.audio.errors import CaptureError
 from ravatar_live.audio.settings import (
     TURN_PRESETS,
@@ -39,7 +40,8 @@ def voice_settings_from(settings: Settings, base: VoiceSettings | None = None) -
                                   hangover_ms=settings.vad_hangover_ms,
                                   turn=TURN_PRESETS[settings.turn_patience])
     return replace(base, mode=settings.voice_mode, stream_pcm=settings.stream_takes_as_pcm,
-                   takes=takes).validated()
+                   echo_cancellation=settings.echo_cancellation,
+                   noise_suppression=settings.noise_suppression, takes=takes).validated()
 
 
 class VoiceService(QObject):
@@ -50,6 +52,7 @@ class VoiceService(QObject):
     failed = Signal(str, str)  # ErrorKind value, plain-words message
     hands_free_changed = Signal(bool)
     muted_changed = Signal(bool)
+    echo_protection_changed = Signal(str)  # EchoProtection: what keeps the avatar's voice out
 
     def __init__(self, controller: VoiceController, chat: ChatService,
                  parent: QObject | None = None) -> None:
@@ -65,6 +68,7 @@ class VoiceService(QObject):
         controller.on_pcm_chunk.connect(chat.send_pcm_chunk)
         controller.on_take_finished.connect(self._on_take_finished)
         controller.on_error.connect(self._on_error)
+        controller.echo.on_protection.connect(self.echo_protection_changed.emit)
 
     @property
     def controller(self) -> VoiceController:
@@ -77,6 +81,10 @@ class VoiceService(QObject):
     @property
     def hands_free(self) -> bool:
         return self._voice.mode == "vad"
+
+    @property
+    def echo_protection(self) -> EchoProtection:
+        return self._voice.echo.protection
 
     @property
     def active(self) -> bool:

@@ -155,6 +155,8 @@ class SettingsDialog(SettingsPages):
         self.voice_route_combo.setCurrentIndex(max(0, self.voice_route_combo.findData(
             s.voice_route)))
         self.plain_http_check.setChecked(s.allow_plain_http_token)
+        self.echo_check.setChecked(s.echo_cancellation)
+        self.noise_check.setChecked(s.noise_suppression)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(s.theme)))
         self.key_button.set_key(s.push_to_talk_key)
         self.global_key_check.setChecked(bool(s.global_push_to_talk_key))
@@ -216,6 +218,8 @@ class SettingsDialog(SettingsPages):
             stream_takes_as_pcm=self.pcm_check.isChecked(),
             voice_route=str(self.voice_route_combo.currentData() or "app"),
             allow_plain_http_token=self.plain_http_check.isChecked(),
+            echo_cancellation=self.echo_check.isChecked(),
+            noise_suppression=self.noise_check.isChecked(),
             theme=str(self.theme_combo.currentData() or "system"),
             push_to_talk_key=self.key_button.key,
             global_push_to_talk_key=(self.global_key_button.key

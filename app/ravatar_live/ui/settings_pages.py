@@ -226,6 +226,19 @@ class SettingsPages(QDialog):
             "Stream page microphone: the avatar's stream takes the microphone over WebRTC "
             "instead; only the stream's own site gets it, and only while you talk.")
         self.voice_route_combo.setAccessibleDescription(self.voice_route_combo.toolTip())
+        self.echo_check = QCheckBox("Cancel the avatar's echo", page)
+        self.echo_check.setAccessibleName("Cancel the avatar's echo")
+        self.echo_check.setToolTip(
+            "On: the avatar's voice from your speakers is removed from the microphone, so "
+            "hands-free never answers itself and you can talk over the avatar. Where the "
+            "avatar's sound cannot be followed, hands-free then needs you to speak up while "
+            "the avatar talks. Off: use headphones.")
+        self.echo_check.setAccessibleDescription(self.echo_check.toolTip())
+        self.noise_check = QCheckBox("Suppress background noise", page)
+        self.noise_check.setAccessibleName("Suppress background noise")
+        self.noise_check.setToolTip("Steady noise (fans, hum) is reduced before your voice is "
+                                    "detected and sent.")
+        self.noise_check.setAccessibleDescription(self.noise_check.toolTip())
         form.addRow("Start in", self.voice_mode_combo)
         form.addRow("Sensitivity", self.sensitivity_slider)
         form.addRow("End of speech after", self.hangover_spin)
@@ -234,6 +247,8 @@ class SettingsPages(QDialog):
         form.addRow("Microphone", self.mic_combo)
         form.addRow("", self.pcm_check)
         form.addRow("Voice goes through", self.voice_route_combo)
+        form.addRow("", self.echo_check)
+        form.addRow("", self.noise_check)
         return page
 
     def _build_keys_tab(self) -> QWidget:

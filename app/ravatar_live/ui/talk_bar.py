@@ -36,6 +36,20 @@ STATE_TEXT = {
     "sending": "Sending…",
     "muted": "Microphone muted",
 }
+# What keeps the avatar's own voice out of hands-free (audio.echo.EchoProtection).
+ECHO_TEXT = {
+    "echo-cancellation": "Echo cancellation on",
+    "half-duplex": "Half-duplex: speak up to interrupt",
+    "off": "Echo cancellation off",
+}
+ECHO_TIP = {
+    "echo-cancellation": "The avatar's voice from your speakers is removed from the microphone: "
+                         "you can talk over the avatar.",
+    "half-duplex": "The avatar's sound cannot be followed here, so while the avatar talks "
+                   "hands-free waits for a clearly louder voice.",
+    "off": "Nothing removes the avatar's voice from the microphone: use headphones, or turn "
+           "echo cancellation on in Settings › Voice.",
+}
 RECORD_LABEL = "Record"
 STOP_LABEL = "Stop && send"  # "&&" shows one "&" (a single one would underline the next letter)
 TAP_HINT = "Too short: hold the button while you speak"
@@ -117,6 +131,15 @@ class TalkBar(QFrame):
         row.addWidget(self.hands_free_button)
         return group
 
+    @Slot(str)
+    def set_echo_protection(self, protection: str) -> None:
+        """Say what keeps the avatar's voice out of hands-free (an EchoProtection value)."""
+        text = ECHO_TEXT.get(protection, protection)
+        tip = ECHO_TIP.get(protection, "")
+        self.echo_label.setText(text)  # also its accessible name
+        self.echo_label.set_tooltip_text(tip)
+        self.echo_label.setAccessibleDescription(tip)
+
     def _build_microphone(self) -> QWidget:
         group = QWidget(self)
         row = QHBoxLayout(group)
@@ -125,6 +148,12 @@ class TalkBar(QFrame):
         self.state_label = ElidingLabel(STATE_TEXT["idle"], group, name="VoiceState",
                                         min_chars=10)
         self.state_label.setAccessibleDescription("What the microphone is doing")
+        # Next to the microphone's state, in the room left over: it gives way first (to nothing
+        # but its tooltip) and never widens the talk bar or cuts the state.
+        self.echo_label = ElidingLabel(ECHO_TEXT["half-duplex"], group, name="EchoState",
+                                       min_chars=1)
+        self.echo_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_echo_protection("half-duplex")
 
         self.meter = LevelMeter(group)
         self.meter.setFixedHeight(8)
@@ -151,6 +180,7 @@ class TalkBar(QFrame):
         self.mic_picker.currentTextChanged.connect(self._on_mic_text)
 
         row.addWidget(self.state_label)
+        row.addWidget(self.echo_label, 1)
         row.addWidget(self.meter, 1, Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.mute_button)
         row.addWidget(self.mic_picker)

@@ -65,6 +65,7 @@ class TalkBinding(QObject):
         c.voice.failed.connect(self._on_voice_failed)
         c.voice.hands_free_changed.connect(bar.set_hands_free)
         c.voice.muted_changed.connect(bar.set_muted)
+        c.voice.echo_protection_changed.connect(bar.set_echo_protection)
         c.voice.take_sent.connect(self._on_take_sent)
         # Hold, record and the microphone go to the voice route in use (live.talk_router);
         # the stream page's route reports its own state and, with the native player, levels.
@@ -80,6 +81,7 @@ class TalkBinding(QObject):
         bar.hint_shown.connect(self._announcer.announce)
         bar.set_hands_free(c.voice.hands_free)
         bar.set_muted(c.voice.muted)
+        bar.set_echo_protection(c.voice.echo_protection)
 
     def watch_keys(self, window: QWidget) -> None:
         """Let the push-to-talk key work anywhere in `window` (call once it is built)."""

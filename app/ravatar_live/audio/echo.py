@@ -1,0 +1,188 @@
+"""Keeps the avatar's voice out of hands-free: WebRTC's audio processing on the capture path, or
+half-duplex where there is nothing to cancel with.
+
+Echo cancellation: WebRTC's AEC3 with its noise suppressor and high-pass filter, as the
+``livekit`` wheel's ``rtc.AudioProcessingModule`` runs it (measured by bench/bench_echo.py:
+~0.1 ms of CPU per 10 ms frame). Each 10 ms microphone frame is processed with the reference
+that played at the moment the frame arrived (``FarEndReference``), so the echo in it comes
+later than its reference by the device's input latency plus the acoustic path; the input
+latency we know is told to the APM (``set_stream_delay_ms``) and AEC3's delay estimator finds
+the rest. Runs before the level meter, the VAD and the encoder, on the loop thread.
+
+Protection, as the UI names it:
+* ``echo-cancellation``: on, and a player hands over what it plays;
+* ``half-duplex``: on, but no reference (e.g. a web view whose audio cannot be tapped): while the
+  avatar is audible, a take opens only on a loud, confident voice held for a moment;
+* ``off``: the user turned echo cancellation off (noise suppression may still run).
+Without the ``livekit`` wheel nothing is processed: a plain warning is logged and hands-free
+uses half-duplex.
+
+With echo cancellation on, what the canceller leaves of the avatar's voice is kept out of
+hands-free too (``echo_gate.py``): while the avatar speaks, a take needs a voice clearly above
+that residual.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ravatar_live.audio.echo_gate import HALF_DUPLEX_FLOOR_DBFS, GatedVad, ResidualEcho, dbfs
+from ravatar_live.audio.far_end import FarEndReference
+from ravatar_live.audio.listeners import Listeners
+from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.audio.vad import Vad
+
+if TYPE_CHECKING:
+    from livekit.rtc import AudioProcessingModule
+
+log = logging.getLogger(__name__)
+
+EchoProtection = Literal["echo-cancellation", "half-duplex", "off"]
+FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
+# A microphone frame waits at most this long for its reference to arrive. The native player's
+# tap hands audio over before it plays (no wait); the web view's posts each block after it
+# was rendered (its size plus the IPC), so hands-free hears that much later with it.
+MAX_REFERENCE_WAIT_S = 0.25
+
+
+APM_MISSING = ("Echo cancellation is unavailable: the 'livekit' package is missing or does "
+               "not load (pip install livekit). Hands-free falls back to half-duplex.")
+
+
+def make_apm(*, echo_cancellation: bool, noise_suppression: bool) -> AudioProcessingModule:
+    """WebRTC's audio processing (imported on first use: the FFI library loads in ~0.2 s).
+    Raises ImportError when the livekit wheel is missing."""
+    from livekit.rtc import AudioProcessingModule  # noqa: PLC0415
+
+    return AudioProcessingModule(echo_cancellation=echo_cancellation,
+                                 noise_suppression=noise_suppression, high_pass_filter=True)
+
+
+class EchoGuard:
+    """The capture path's echo stage; see the module docstring. Loop thread only, except the
+    ``far_end`` reference's ``feed``/``note_avatar_audible``."""
+
+    def __init__(self, far_end: FarEndReference | None = None, *,
+                 apm_factory: Callable[..., AudioProcessingModule] = make_apm) -> None:
+        self.far_end = far_end or FarEndReference()
+        self.on_protection: Listeners[[EchoProtection]] = Listeners("echo_protection")
+        self._apm_factory = apm_factory
+        self._apm: AudioProcessingModule | None = None
+        self.apm_missing = False  # the livekit wheel is not installed: nothing is processed
+        self._echo_cancellation = True
+        self._noise_suppression = True
+        self._carry = np.zeros(0, np.int16)
+        self._waiting: deque[tuple[Int16Array, float]] = deque()  # (frame, its start time)
+        self.input_latency_s = 0.0  # what the capture backend says its input latency is
+        self._residual = ResidualEcho()
+        self._gate: GatedVad | None = None
+        self.frames = 0
+        self.protection: EchoProtection = "half-duplex"
+
+    def configure(self, *, echo_cancellation: bool, noise_suppression: bool) -> None:
+        if (echo_cancellation, noise_suppression) != (self._echo_cancellation,
+                                                      self._noise_suppression):
+            self._apm = None  # made again, with the new settings, at the next frame
+        self._echo_cancellation = echo_cancellation
+        self._noise_suppression = noise_suppression
+        self._update_protection()
+
+    def speech_floor(self) -> float | None:
+        """The level (int16 RMS) a voice must pass to open a take now; None: no gate."""
+        if self.protection == "half-duplex":
+            return dbfs(HALF_DUPLEX_FLOOR_DBFS) if self.far_end.avatar_speaking else None
+        if self.protection == "echo-cancellation":
+            return self._residual.floor()
+        return None
+
+    def restart(self) -> None:
+        """A new microphone stream: the partial frame of the old one is dropped."""
+        self._carry = np.zeros(0, np.int16)
+        self._waiting.clear()
+        self._residual.reset()
+
+    def process(self, samples: Int16Array, arrived_at: float) -> tuple[Int16Array, float]:
+        """Clean ``samples`` (their last one arrived at ``arrived_at``); returns the 10 ms frames
+        ready so far and when the last of them arrived. A partial frame waits for the next
+        block; a frame whose reference has not arrived yet waits for it (bounded)."""
+        self._update_protection()
+        if not (self._echo_cancellation or self._noise_suppression) or self.apm_missing:
+            return samples, arrived_at
+        if self._apm is None and not self._make_apm():
+            return samples, arrived_at
+        buf = np.concatenate((self._carry, samples)) if self._carry.size else samples
+        whole = buf.size - buf.size % FRAME
+        self._carry = buf[whole:].copy()
+        for i in range(0, whole, FRAME):
+            self._waiting.append((buf[i:i + FRAME], arrived_at - (buf.size - i) / SAMPLE_RATE))
+        known = (self.far_end.covered_until() if self._echo_cancellation and self.far_end.alive
+                 else math.inf)
+        ready: list[Int16Array] = []
+        end = arrived_at
+        while self._waiting:
+            frame, start = self._waiting[0]
+            if start + FRAME / SAMPLE_RATE > known and start > arrived_at - MAX_REFERENCE_WAIT_S:
+                break
+            self._waiting.popleft()
+            ready.append(self._clean(frame, start))
+            end = start + FRAME / SAMPLE_RATE
+        if not ready:
+            return buf[:0], arrived_at
+        return np.concatenate(ready), end
+
+    def _clean(self, samples: Int16Array, start: float) -> Int16Array:
+        """One 10 ms frame through the APM, with the reference that played from ``start``."""
+        from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
+
+        apm = self._apm
+        assert apm is not None  # made by process() before any frame is cleaned
+        reference = None
+        if self._echo_cancellation:
+            reference = self.far_end.read(start, FRAME)
+            apm.process_reverse_stream(AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, FRAME))
+            apm.set_stream_delay_ms(round(self.input_latency_s * 1000))
+        frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
+        apm.process_stream(frame)  # in place
+        self.frames += 1
+        cleaned = np.frombuffer(frame.data, np.int16).copy()
+        if reference is not None:
+            talking = self._gate is not None and self._gate.is_open
+            self._residual.frame(reference, cleaned, learn=not talking)
+        return cleaned
+
+    def guard_vad(self, vad: Vad) -> Vad:
+        """The hands-free VAD, gated while the avatar speaks (the newest one is watched: while
+        it follows the user's voice, the residual echo is not learned from)."""
+        self._gate = GatedVad(vad, self.speech_floor)
+        return self._gate
+
+    def _make_apm(self) -> bool:
+        """Make the APM with the current settings; False when its wheel is missing."""
+        try:
+            self._apm = self._apm_factory(echo_cancellation=self._echo_cancellation,
+                                          noise_suppression=self._noise_suppression)
+        except (ImportError, OSError):  # no wheel, or its FFI library does not load here
+            self.apm_missing = True
+            log.warning(APM_MISSING)
+            self._update_protection()
+            return False
+        log.info("audio processing on: echo cancellation %s, noise suppression %s",
+                 "on" if self._echo_cancellation else "off",
+                 "on" if self._noise_suppression else "off")
+        return True
+
+    def _update_protection(self) -> None:
+        cancelling = self.far_end.alive and not self.apm_missing
+        protection: EchoProtection = (
+            "off" if not self._echo_cancellation
+            else "echo-cancellation" if cancelling else "half-duplex")
+        if protection != self.protection:
+            self.protection = protection
+            log.info("echo protection: %s", protection)
+            self.on_protection.emit(protection)

@@ -1,0 +1,123 @@
+"""While the avatar speaks, a take opens only on a voice clearly above what is left of its echo.
+
+AEC3 removes most of the echo, but not all: on a device whose delay wanders (measured on
+PulseAudio null sinks under load: 140-500 ms, moving by tens of ms within seconds) it removes
+5-20 dB where a steady sound card gets 40 dB and more. ``ResidualEcho`` learns how much of the
+avatar's voice survives the canceller (a high percentile of the cleaned microphone's level
+against the reference's loudest over the echo's possible delay, over the last seconds the
+avatar spoke) and turns it into a speech floor: the level a voice must pass while the avatar
+speaks and for the echo's delay after.
+Without a reference (half-duplex) the floor is a fixed, loud level. ``GatedVad`` applies the
+floor to the hands-free VAD: a take opens only after a loud, confident voice held for a moment;
+then it follows the inner VAD until a pause. The take logic's own pre-roll keeps the start of
+the sentence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.audio.vad import Vad
+
+FULL_SCALE = 32768.0
+HALF_DUPLEX_FLOOR_DBFS = -30.0  # no reference: "speak up to interrupt"
+_MIN_FLOOR_DBFS = -50.0         # a voice below this is never taken while the avatar speaks
+_MARGIN_DB = 6.0                # a voice this much above the loud residual is the user's
+_SPEAKING_DBFS = -45.0          # reference louder than this: the avatar speaks
+_TAIL_FRAMES = 80               # echo comes up to ~0.5 s late (+ its room tail): 800 ms
+_LEARN_FRAMES = 500             # the residual ratio over the last 5 s of the avatar speaking
+_PERCENTILE = 90                # the residual's loud moments, not its average
+_LEARN_MIN_FRAMES = 200         # AEC3 converges over its first seconds: trust 2 s of learning
+_FIRST_RATIO = 1.0              # until then: the residual may be as loud as the avatar
+
+
+def rms(samples: Int16Array) -> float:
+    """RMS in int16 units."""
+    return float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) if samples.size else 0.0
+
+
+def dbfs(level_db: float) -> float:
+    return FULL_SCALE * 10 ** (level_db / 20)
+
+
+class ResidualEcho:
+    def __init__(self) -> None:
+        self._reference = deque[float](maxlen=_TAIL_FRAMES)
+        self._ratios = deque[float](maxlen=_LEARN_FRAMES)
+        self._speaking = dbfs(_SPEAKING_DBFS)
+
+    def frame(self, reference: Int16Array, cleaned: Int16Array, *, learn: bool = True) -> None:
+        """One 10 ms frame: the reference played meanwhile and what the canceller left.
+        ``learn=False`` while the user talks: their voice is not residual echo."""
+        self._reference.append(rms(reference))
+        tail = max(self._reference)
+        if learn and tail > self._speaking:
+            self._ratios.append(rms(cleaned) / tail)
+
+    def floor(self) -> float | None:
+        """The level (int16 RMS) a voice must pass now; None when the avatar is quiet."""
+        tail = max(self._reference, default=0.0)
+        if tail <= self._speaking:
+            return None
+        ratio = (float(np.percentile(self._ratios, _PERCENTILE))
+                 if len(self._ratios) >= _LEARN_MIN_FRAMES else _FIRST_RATIO)
+        return max(dbfs(_MIN_FLOOR_DBFS), ratio * tail * 10 ** (_MARGIN_DB / 20))
+
+    def reset(self) -> None:
+        self._reference.clear()
+
+
+class GatedVad:
+    """A VAD that, while ``floor()`` gives a level, hears speech only once a voice has been
+    above it and likely speech (``min_probability``) for ``confirm_s`` within ``window_s``; it
+    then follows the inner VAD until ``release_s`` without speech. With no floor it is the
+    inner VAD."""
+
+    def __init__(self, inner: Vad, floor: Callable[[], float | None], *,
+                 min_probability: float = 0.5, confirm_s: float = 0.09, window_s: float = 0.3,
+                 release_s: float = 0.6) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.frame_samples = inner.frame_samples
+        self._floor = floor
+        self._min_probability = min_probability
+        frame_s = inner.frame_samples / SAMPLE_RATE
+        self._confirm_frames = max(1, math.ceil(confirm_s / frame_s))
+        self._release_frames = max(1, math.ceil(release_s / frame_s))
+        self._recent = deque[bool](maxlen=max(self._confirm_frames,
+                                              math.ceil(window_s / frame_s)))
+        self._quiet_run = 0
+        self._open = False
+
+    def probability(self, frame: Int16Array) -> float:
+        p = self.inner.probability(frame)
+        if self._open:
+            self._quiet_run = 0 if p >= self._min_probability / 2 else self._quiet_run + 1
+            if self._quiet_run >= self._release_frames:
+                self._open = False
+            return p
+        floor = self._floor()
+        if floor is None:
+            return p
+        self._recent.append(rms(frame) >= floor and p >= self._min_probability)
+        if sum(self._recent) >= self._confirm_frames:
+            self._open, self._quiet_run = True, 0
+            self._recent.clear()
+            return p
+        return 0.0
+
+    @property
+    def is_open(self) -> bool:
+        """A voice got through the floor and is being followed."""
+        return self._open
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self._recent.clear()
+        self._quiet_run = 0
+        self._open = False

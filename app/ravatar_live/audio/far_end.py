@@ -1,0 +1,155 @@
+"""The far end for echo cancellation: what the avatar's voice played, and when.
+
+Players hand over blocks of what they played with the monotonic time their first sample was due
+at the speaker (the native player's playback tap; the web view's tap, see ``far_end_web.py``).
+``feed`` only queues (it runs on audio device threads and must return at once); the capture
+path, on the loop thread, calls ``read(start, n)`` for the reference that played over the same
+stretch of time as a microphone frame. Blocks are downmixed and resampled to 16 kHz and laid on
+one timeline: a block that follows on from the last one (within ``_JOIN_S``) continues it
+sample-exactly, so the played timestamps' jitter does not chop the reference; a jump starts a
+new stretch at the block's own time. Where nothing was played the reference is silence.
+
+Without a reference (no tap, or a web view whose audio cannot be tapped) the players still say
+when the avatar is audible (``note_avatar_audible``): the capture path then falls back to
+half-duplex.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+import soxr
+
+from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+
+_CAPACITY_S = 4.0        # the reference kept: well over any device delay worth cancelling
+_JOIN_S = 0.03           # a block this close to where the last one ended continues it
+_ALIVE_S = 1.0           # fed within this long: the reference is there
+_AUDIBLE_HOLD_S = 1.2    # an avatar-audible report counts this long
+_SPEAKING_DBFS = -45.0   # reference louder than this: the avatar speaks
+
+
+class FarEndReference:
+    """Thread-safe: ``feed`` and ``note_avatar_audible`` from any thread; the rest on one
+    consumer thread (the loop)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._pending: deque[tuple[np.ndarray, int, float]] = deque()
+        self._lock = threading.Lock()
+        self._capacity = round(_CAPACITY_S * SAMPLE_RATE)
+        self._ring = np.zeros(self._capacity, np.int16)
+        self._stamps = np.full(self._capacity, -1, np.int64)  # absolute index held per slot
+        self._next_index: int | None = None  # where the current stretch continues
+        self._resamplers: dict[int, _Resampler] = {}
+        self._fed_at = -1e9
+        self._audible_until = -1e9
+        self._speaking_until = -1e9
+
+    # ---------------------------------------------------------------- any thread
+    def feed(self, samples: np.ndarray, sample_rate: int, played_at: float) -> None:
+        """Queue int16 samples, shaped (frames,) or (frames, channels), whose first one is due at
+        the speaker at ``played_at`` (monotonic seconds)."""
+        with self._lock:
+            self._pending.append((samples, sample_rate, played_at))
+            while len(self._pending) > 500:  # the consumer stopped: keep the newest audio
+                self._pending.popleft()
+            self._fed_at = self._clock()
+
+    def note_avatar_audible(self) -> None:
+        """A player heard the avatar (its level) without handing over its audio."""
+        with self._lock:
+            self._audible_until = self._clock() + _AUDIBLE_HOLD_S
+
+    # ---------------------------------------------------------------- consumer
+    @property
+    def alive(self) -> bool:
+        """A player fed its audio lately: echo can be cancelled."""
+        return self._clock() - self._fed_at < _ALIVE_S
+
+    @property
+    def avatar_speaking(self) -> bool:
+        """The avatar is audible now (from the reference, or from a player's report)."""
+        self._absorb()
+        now = self._clock()
+        return now < self._speaking_until or now < self._audible_until
+
+    def covered_until(self) -> float:
+        """Monotonic time up to which the reference is known (what was fed so far)."""
+        self._absorb()
+        return -1e9 if self._next_index is None else self._next_index / SAMPLE_RATE
+
+    def read(self, start: float, count: int) -> Int16Array:
+        """``count`` reference samples from monotonic time ``start`` on; silence where none."""
+        self._absorb()
+        first = round(start * SAMPLE_RATE)
+        wanted = np.arange(first, first + count, dtype=np.int64)
+        slots = wanted % self._capacity
+        held = self._stamps[slots] == wanted
+        return np.where(held, self._ring[slots], 0).astype(np.int16)
+
+    def reset(self) -> None:
+        """A new stream: forget what was played."""
+        self._absorb()
+        self._stamps.fill(-1)
+        self._next_index = None
+        self._resamplers.clear()
+
+    def _absorb(self) -> None:
+        with self._lock:
+            pending = list(self._pending)
+            self._pending.clear()
+        for samples, rate, played_at in pending:
+            wire, held = self._to_wire(samples, rate)
+            # The resampler holds back its filter's delay: what comes out ends that many
+            # samples before the end of what went in.
+            end = round(played_at * SAMPLE_RATE + len(samples) * SAMPLE_RATE / rate) - held
+            self._lay(wire, end - wire.size)
+
+    def _to_wire(self, samples: np.ndarray, rate: int) -> tuple[Int16Array, int]:
+        """16 kHz mono of the block, and how many of its samples the resampler still holds."""
+        mono = samples.astype(np.float32).reshape(len(samples), -1).mean(axis=1)
+        held = 0
+        if rate != SAMPLE_RATE:
+            stream = self._resamplers.get(rate)
+            if stream is None:
+                stream = self._resamplers[rate] = _Resampler(rate)
+            mono, held = stream.convert(mono)
+        return np.clip(np.rint(mono), -32768, 32767).astype(np.int16), held
+
+    def _lay(self, samples: Int16Array, own_start: int) -> None:
+        if samples.size == 0:
+            return
+        start = self._next_index
+        if start is None or abs(own_start - start) > _JOIN_S * SAMPLE_RATE:
+            start = own_start
+        samples = samples[-self._capacity:]
+        index = np.arange(start, start + samples.size, dtype=np.int64)
+        slots = index % self._capacity
+        self._ring[slots] = samples
+        self._stamps[slots] = index
+        self._next_index = start + samples.size
+        level = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) / 32768.0
+        if level > 10 ** (_SPEAKING_DBFS / 20):
+            self._speaking_until = max(self._speaking_until,
+                                       (start + samples.size) / SAMPLE_RATE + 0.3)
+
+
+class _Resampler:
+    """A streaming resampler to 16 kHz that counts what it holds back."""
+
+    def __init__(self, rate: int) -> None:
+        self._stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        self._ratio = SAMPLE_RATE / rate
+        self._in = 0
+        self._out = 0
+
+    def convert(self, mono: np.ndarray) -> tuple[np.ndarray, int]:
+        out = self._stream.resample_chunk(mono)
+        self._in += mono.size
+        self._out += out.size
+        return out, round(self._in * self._ratio) - self._out

@@ -1,0 +1,123 @@
+"""Echo cancellation (audio/echo.py): what it removes, what it costs, what it delays, and what
+it means for hands-free, on espeak-ng voices through a simulated loudspeaker-to-microphone path
+(tests/support/echo_path.py: device delay, a small room, attenuation, microphone noise).
+
+Figures: ERLE (median over 0.5 s windows once AEC3 has converged) at several device delays;
+CPU per 10 ms frame added by the APM (echo cancellation + noise suppression, and noise
+suppression alone); latency added on the capture path (frame re-blocking and the APM's own
+delay); self-takes over 10 avatar replies with echo cancellation on and off; barge-in rate over
+the avatar once AEC3 has converged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from ravatar_live.audio.echo import FRAME, EchoGuard
+from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from tests.support.echo_path import echo_of, erle_db
+from tests.support.speech_synth import synthesize
+from tests.unit.test_echo import BLOCK, T0, Voices, hands_free, hands_free_over, timeline
+
+AVATAR = ("Hello! How can I help you today? I can tell you about our opening hours.",
+          "That is a very good question. Let me think about it for a moment.")
+USER = ("Please tell me a story", "What time do you open tomorrow?", "Where is the station",
+        "Can you help me please", "I would like a coffee")
+
+
+def run(guard: EchoGuard, far: Int16Array, mic: Int16Array, block: int = BLOCK
+        ) -> tuple[Int16Array, float, list[float]]:
+    """The guard over `mic` with `far` as reference; cleaned audio, CPU seconds, and how long
+    each block's newest sample waited before it came out (re-blocking)."""
+    out, waits, cpu = [], [], 0.0
+    for k in range(mic.size // block):
+        part = slice(k * block, (k + 1) * block)
+        guard.far_end.feed(far[part], SAMPLE_RATE, T0 + k * block / SAMPLE_RATE)
+        arrived = T0 + (k + 1) * block / SAMPLE_RATE
+        t = time.process_time()
+        cleaned, end = guard.process(mic[part], arrived)
+        cpu += time.process_time() - t
+        out.append(cleaned)
+        waits.append(arrived - end)
+    return np.concatenate(out), cpu, waits
+
+
+def apm_delay_ms(voice: Int16Array) -> float:
+    """The APM's own delay on the near-end voice (no echo): the lag of the best correlation."""
+    guard = EchoGuard()
+    cleaned, _, _ = run(guard, np.zeros_like(voice), voice)
+    x, y = voice[:cleaned.size].astype(np.float64), cleaned.astype(np.float64)
+    lags = range(0, 400)
+    corr = [float(np.dot(x[:x.size - lag], y[lag:])) for lag in lags]
+    return int(np.argmax(corr)) * 1000 / SAMPLE_RATE
+
+
+async def hands_free_figures(voices: Voices) -> None:
+    far = timeline(voices.avatar * 5, 0.8)  # 10 replies, no user speech
+    mic = echo_of(far, delay_s=0.12, gain_db=-3.0, rng=np.random.default_rng(3))
+    on, _ = await hands_free_over(far, mic, hands_free())
+    off, _ = await hands_free_over(far, mic, hands_free(echo_cancellation=False))
+    print(f"self-takes over 10 avatar replies (echo -3 dB, 120 ms): {len(on.takes)} with echo "
+          f"cancellation, {len(off.takes)} without")
+    # Barge-in: one user sentence 1 s into each avatar reply from the third on (AEC3 has
+    # converged), the user's voice at -22 dBFS.
+    far = timeline(voices.avatar * 6, 0.5)
+    reply_s = [a.size / SAMPLE_RATE + 0.5 for a in voices.avatar * 6]
+    starts = np.cumsum([0.5, *reply_s])[2:-1] + 1.0
+    for gain_db in (-3.0, -9.0, -15.0):
+        mic32 = echo_of(far, delay_s=0.12, gain_db=gain_db,
+                        rng=np.random.default_rng(4)).astype(np.int32)
+        for i, start in enumerate(starts):
+            user = voices.user[i % len(voices.user)]
+            at = round(start * SAMPLE_RATE)
+            mic32[at:at + user.size] += user
+        rec, _ = await hands_free_over(far, np.clip(mic32, -32768, 32767).astype(np.int16),
+                                       hands_free())
+        print(f"barge-in, echo at {gain_db:.0f} dB (the user {-3.5 - gain_db:+.1f} dB to it): "
+              f"{len(rec.takes)} takes for {len(starts)} utterances")
+
+
+def main() -> None:
+    voices = Voices(
+        avatar=[synthesize(t, voice="en-gb", speed=165, level_rms=0.12) for t in AVATAR],
+        user=[synthesize(t, voice="en-us", speed=150, level_rms=0.08) for t in USER])
+    far = timeline(voices.avatar * 3, 0.4)
+    settled = SAMPLE_RATE * 3
+    print("ERLE (median over 0.5 s windows after the first 3 s), echo at -6 dB:")
+    for delay_ms in (30, 150, 300):
+        mic = echo_of(far, delay_s=delay_ms / 1000, gain_db=-6.0, rng=np.random.default_rng(2))
+        cleaned, _, _ = run(EchoGuard(), far, mic)
+        erle = erle_db(mic[settled:cleaned.size], cleaned[settled:])
+        print(f"  device delay {delay_ms:3d} ms: {np.median(erle):5.1f} dB "
+              f"(min {min(erle):.1f}, {len(erle)} windows)")
+
+    mic = echo_of(far, delay_s=0.15, gain_db=-6.0, rng=np.random.default_rng(2))
+    frames = mic.size // FRAME
+    print("CPU per 10 ms frame (best of 3):")
+    for label, aec, ns in (("echo cancellation + noise suppression", True, True),
+                           ("noise suppression only", False, True),
+                           ("off (pass-through)", False, False)):
+        best = min(_cpu(far, mic, aec, ns) for _ in range(3))
+        print(f"  {label:<40} {best / frames * 1e6:7.1f} us  "
+              f"({best / frames / 0.01 * 100:.2f}% of one core)")
+
+    print("Latency added on the capture path:")
+    for block in (BLOCK, 1024):  # 20 ms (PortAudio here) and an odd 64 ms device block
+        _, _, waits = run(EchoGuard(), far, mic, block)
+        print(f"  re-blocking into 10 ms frames, {block}-sample blocks: mean "
+              f"{np.mean(waits) * 1000:.1f} ms, max {max(waits) * 1000:.1f} ms")
+    print(f"  the APM's own delay on the voice: {apm_delay_ms(voices.user[1]):.1f} ms")
+    asyncio.run(hands_free_figures(voices))
+
+
+def _cpu(far: Int16Array, mic: Int16Array, aec: bool, ns: bool) -> float:
+    guard = EchoGuard()
+    guard.configure(echo_cancellation=aec, noise_suppression=ns)
+    return run(guard, far, mic)[1]
+
+
+if __name__ == "__main__":
+    main()

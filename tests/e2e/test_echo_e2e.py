@@ -1,0 +1,232 @@
+"""The avatar's voice comes back into the microphone, as from laptop speakers, and hands-free must
+not answer itself; the user talking over the avatar must still get through (barge-in).
+
+The echo path (PulseAudio, on top of tests/e2e/conftest.py's virtual microphone): the app plays
+the avatar into a second null sink `avatar` (made the default sink), whose monitor a
+`module-loopback` plays into `vsink` with a real device's latency and attenuated; `vsink` is
+what the microphone `vmic` hears, mixed with the user's speech (`paplay -d vsink`). The app is
+the real window on the embedded simulator with its WebRTC stream and espeak-ng voice, the native
+player playing through PortAudio, the real capture backend.
+
+The web view's path is not covered here: the PyPI QtWebEngine cannot decode the simulator's
+H.264, so a demo session ends up in the native player. The web messages' parsing and the
+half-duplex it falls back to are unit-tested (tests/unit/test_echo.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ravatar_live.audio.capture_default import default_capture
+from ravatar_live.live.states import SessionState
+from ravatar_live.settings import Settings
+from ravatar_live.simulator.server import SimulatorConfig
+from ravatar_live.stream.worker import PlayerSettings
+from ravatar_live.ui.conversation import Role
+from tests.e2e.conftest import VirtualMic
+from tests.gui.conftest import AppHarness, aloop, make_app, qloop, speech_wav  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.gui]
+
+USER_ID = "0123456789abcdef01234567"
+LOOPBACK_MS = 150      # speaker + microphone latency of a real laptop, roughly
+ECHO_VOLUME = "70%"    # the loopback's gain (PulseAudio's cubic scale: about -9 dB)
+AVATAR_REPLIES = 10
+BARGE_INS = 20
+WAIT_MS = 60_000
+
+
+def pactl(*args: str) -> str:
+    done = subprocess.run(["pactl", *args], check=True, capture_output=True, text=True,
+                          timeout=15)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def echo_path(virtual_mic: VirtualMic) -> Iterator[str]:
+    """The avatar sink and its loopback into the microphone; the default sink while it lasts."""
+    modules = [pactl("load-module", "module-null-sink", "sink_name=avatar", "rate=48000")]
+    try:
+        modules.append(pactl("load-module", "module-loopback", "source=avatar.monitor",
+                             "sink=vsink", f"latency_msec={LOOPBACK_MS}",
+                             "adjust_time=0", "source_dont_move=true", "sink_dont_move=true"))
+        for line in pactl("list", "short", "sink-inputs").splitlines():
+            index, module = line.split("\t")[:2]
+            if module == modules[-1]:
+                pactl("set-sink-input-volume", index, ECHO_VOLUME)
+        pactl("set-default-sink", "avatar")
+        yield "avatar"
+    finally:
+        pactl("set-default-sink", "vsink")
+        for module in reversed(modules):
+            subprocess.run(["pactl", "unload-module", module], check=False, timeout=15)
+
+
+@dataclass
+class Utterance:
+    text: str
+    path: Path
+
+
+@pytest.fixture(scope="module")
+def user_utterances(tmp_path_factory: pytest.TempPathFactory) -> list[Utterance]:
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required (apt-get install espeak-ng)"
+    folder = tmp_path_factory.mktemp("barge-in")
+    texts = ["What time do you open", "Tell me about the weather", "Where is the station",
+             "Can you help me please", "I would like a coffee"]
+    made = []
+    for i in range(BARGE_INS):
+        text = texts[i % len(texts)]
+        path = folder / f"u{i}.wav"
+        subprocess.run([espeak, "-v", "en-us", "-s", "150", "-a", "160", "-w", str(path), text],
+                       check=True, timeout=30)
+        made.append(Utterance(text, path))
+    return made
+
+
+def start_app(factory: Any, *, echo_cancellation: bool, transcribe: bool) -> AppHarness:
+    app: AppHarness = factory(
+        sim=SimulatorConfig(transcribe=transcribe, utterance_gap_s=0.3, stream_fps=10.0,
+                            stream_max_height=360),
+        settings=Settings(user_id=USER_ID, voice_mode="vad", stream_player="native",
+                          stream_width=640, stream_height=360,
+                          echo_cancellation=echo_cancellation),
+        capture=default_capture(),
+        native_player_settings=PlayerSettings(audio_backends=("pyaudio",)))
+    app.go_live()
+    assert app.controller.session.state is SessionState.LIVE
+    voice = app.controller.voice.controller
+    app.qtbot.waitUntil(lambda: voice.mic_open and voice.state == "listening", timeout=WAIT_MS)
+    return app
+
+
+class AvatarWatch:
+    """When the avatar is audible (from the reference the native player hands over)."""
+
+    def __init__(self, app: AppHarness) -> None:
+        self.app = app
+        self.far_end = app.controller.voice.controller.echo.far_end
+
+    def wait_speaking(self) -> None:
+        self.app.qtbot.waitUntil(lambda: self.far_end.avatar_speaking, timeout=WAIT_MS)
+
+    def wait_quiet(self, for_s: float = 1.5) -> bool:
+        """Until the avatar has been silent `for_s` (the pauses between its sentences are
+        shorter): its reply is over. False when it never went quiet."""
+        last_heard = [time.monotonic()]
+
+        def quiet() -> bool:
+            if self.far_end.avatar_speaking:
+                last_heard[0] = time.monotonic()
+            return time.monotonic() - last_heard[0] >= for_s
+
+        return until(self.app, quiet, WAIT_MS)
+
+
+def until(app: AppHarness, condition: Any, timeout_ms: int) -> bool:
+    """Wait for `condition` (Qt events keep flowing); False when it did not come in time."""
+    try:
+        app.qtbot.waitUntil(condition, timeout=timeout_ms)
+    except app.qtbot.TimeoutError:
+        return False
+    return True
+
+
+def replies_without_speech(app: AppHarness, count: int) -> int:
+    """Ask `count` typed questions, let each reply play out; the voice takes sent meanwhile."""
+    takes: list[bool] = []
+    app.controller.voice.take_sent.connect(takes.append)
+    avatar = AvatarWatch(app)
+    conversation = app.window.conversation
+    for _ in range(count):
+        replies = len(conversation.texts(Role.AVATAR))
+        app.controller.chat.send_text("Hello")
+        app.qtbot.waitUntil(lambda n=replies: len(conversation.texts(Role.AVATAR)) > n,
+                            timeout=WAIT_MS)
+        avatar.wait_speaking()
+        # A take still being cut is sent within that time too. An avatar that never goes quiet
+        # is answering its own echo over and over: the takes so far tell.
+        if not avatar.wait_quiet():
+            break
+    return len(takes)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known gap: over this PulseAudio echo path (delay wandering 140-500 ms under load) the "
+    "canceller leaves enough echo for 2, 24, 8 and 0 self-takes over 10 replies in four runs "
+    "(21 over 3 replies with it off); the target is 0 every time"))
+@pytest.mark.timeout(600)
+def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  # noqa: F811
+                                              qtbot: Any) -> None:
+    app = start_app(make_app, echo_cancellation=True, transcribe=False)
+    voice = app.controller.voice
+    # The native player's tap feeds the reference once its audio device runs.
+    qtbot.waitUntil(lambda: voice.echo_protection == "echo-cancellation", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.window.talk_bar.echo_label.full_text() == "Echo cancellation on",
+                    timeout=WAIT_MS)
+    self_takes = replies_without_speech(app, AVATAR_REPLIES)
+    print(f"self-takes with echo cancellation over {AVATAR_REPLIES} replies: {self_takes}")
+    assert self_takes == 0
+    assert app.sim.utterances == []
+
+
+@pytest.mark.timeout(600)
+def test_without_echo_cancellation_it_answers_itself(make_app: Any, echo_path: str,  # noqa: F811
+                                                     qtbot: Any) -> None:
+    """The same path with echo cancellation off: the echo is loud enough to be taken for the
+    user (so the test above can fail)."""
+    app = start_app(make_app, echo_cancellation=False, transcribe=False)
+    assert app.controller.voice.echo_protection == "off"
+    self_takes = replies_without_speech(app, 3)
+    print(f"self-takes without echo cancellation over 3 replies: {self_takes}")
+    assert self_takes >= 2
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known gap: measured 18/20 utterances sent over the avatar, 14 with a word recognised "
+    "(28/96 words; pocketsphinx on a voice AEC3's suppressor chops in double talk); "
+    "target 19/20 recognised"))
+@pytest.mark.timeout(900)
+def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, echo_path: str,  # noqa: F811
+                                                 virtual_mic: VirtualMic, qtbot: Any,
+                                                 user_utterances: list[Utterance]) -> None:
+    app = start_app(make_app, echo_cancellation=True, transcribe=True)
+    avatar = AvatarWatch(app)
+    sim = app.sim
+    # One reply played out first: AEC3 converges over its first seconds of echo (measured in
+    # tests/unit/test_echo.py: a voice as loud as the echo is chopped before that).
+    replies_without_speech(app, 1)
+    heard = sent_count = words = 0
+    for utterance in user_utterances:
+        if not until(app, lambda: avatar.far_end.avatar_speaking, 2_000):
+            app.controller.chat.send_text("Tell me more")  # the avatar talks again
+            avatar.wait_speaking()
+        app.qtbot.wait(400)  # well into the avatar's sentence
+        before = len(sim.utterances)
+        player = subprocess.Popen(["paplay", "-d", "vsink", str(utterance.path)])
+        try:
+            sent = until(app, lambda b=before: len(sim.utterances) > b, 20_000)
+        finally:
+            assert player.wait(timeout=30) == 0
+        if not sent:
+            continue  # missed: counted by its absence
+        sent_count += 1
+        # The user's words, not a self-take sent meanwhile (the simulator answers the new turn).
+        transcript = " ".join(u.transcript or "" for u in sim.utterances[before:]).lower()
+        found = sum(w in transcript for w in utterance.text.lower().split())
+        if found:
+            heard += 1
+            words += found
+    total_words = sum(len(u.text.split()) for u in user_utterances)
+    print(f"barge-in: {sent_count}/{len(user_utterances)} utterances sent over the avatar, "
+          f"{heard} recognised; words recognised {words}/{total_words}")
+    assert heard >= len(user_utterances) - 1
