@@ -138,7 +138,11 @@ async def test_spoken_takes_reach_the_simulator_intact(
     capture = make_capture(backend)
     devices = capture.list_devices()
     assert devices and devices[0].is_default, f"{backend} sees no default microphone: {devices}"
-    voice = VoiceController(capture, VoiceSettings(mode="vad"), loop=asyncio.get_running_loop())
+    # Transport integrity: the samples played must arrive as they were, so the microphone's
+    # echo canceller and noise suppressor (which change them on purpose) are off here.
+    voice = VoiceController(capture, VoiceSettings(mode="vad", echo_cancellation=False,
+                                                   noise_suppression=False),
+                            loop=asyncio.get_running_loop())
     sender = ChunkSender(live.sock, live.ctx)
     voice.on_pcm_chunk.connect(sender.put)
     takes: list[bytes] = []

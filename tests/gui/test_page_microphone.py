@@ -276,9 +276,10 @@ def test_the_native_player_sends_speech_on_its_microphone_track(make_app, speech
     sentence = np.frombuffer(wav_to_pcm16k(speech_wav.read_bytes()), dtype="<i2")
     app.window.talk_bar.begin_talk()
     app.qtbot.waitUntil(lambda: mic_facts(app)["speech"], timeout=WAIT_MS)
-    # Held through the whole sentence once more (it repeats after a second of silence).
+    # Held through the whole sentence once more: it repeats after a second of silence and the
+    # hold began somewhere inside it, so a full sentence lies within two sentences and a pause.
     pushed = feed.samples_pushed
-    app.qtbot.waitUntil(lambda: feed.samples_pushed - pushed > 1.5 * len(sentence),
+    app.qtbot.waitUntil(lambda: feed.samples_pushed - pushed > 2 * len(sentence) + 16_000,
                         timeout=WAIT_MS)
     app.window.talk_bar.end_talk()
     conversation = app.window.conversation
