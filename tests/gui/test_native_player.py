@@ -27,7 +27,7 @@ from PySide6.QtGui import QColor
 
 from ravatar_live.api.backoff import BackoffPolicy
 from ravatar_live.stream.connection import ConnectionSettings
-from ravatar_live.stream.player import NativeStreamPlayer, _WorkerSignals
+from ravatar_live.stream.player import NativeStreamPlayer
 from ravatar_live.stream.stats import StreamStats
 from ravatar_live.stream.worker import PlayerSettings
 from ravatar_live.ui.native_video import NativeVideoView
@@ -293,13 +293,21 @@ def test_stop_is_bounded_at_any_moment(make_server: Any, make_player: Any, qtbot
     assert player_threads() == []
 
 
-def test_a_worker_reporting_after_its_bridge_was_deleted_is_ignored(qapp) -> None:
-    """A stopping worker's stats task may wake after the player deleted its signal bridge (stop
-    under load, or the window closing): the late report is dropped, not raised on the worker's
-    thread (it used to end in "Signal source has been deleted" in the app's log)."""
-    signals = _WorkerSignals()
-    shiboken6.delete(signals)
-    signals.stats(StreamStats(state="closed"))
-    signals.problem("connection", "gone")
-    signals.frame_ready()
-    assert not shiboken6.isValid(signals)
+def test_the_workers_signal_bridge_outlives_the_player(qapp) -> None:
+    """The worker emits on its bridge from its own thread until it has finished; the player
+    (stopping, or deleted with the window) must not delete the bridge under it. It did
+    (deleteLater), and a late emit crashed the process."""
+    player = NativeStreamPlayer(PlayerSettings(audio_backends=()))
+    player.start("http://127.0.0.1:9/?token=x")  # refused: the worker keeps trying meanwhile
+    worker = player._worker
+    assert worker is not None
+    bridge = worker._events
+    shiboken6.delete(player)  # the window closed while the worker still runs
+    try:
+        assert shiboken6.isValid(bridge)
+        bridge.session_closed("late")  # what the worker does next: nobody listens, no harm
+        bridge.stats(StreamStats(state="closed"))
+    finally:
+        worker.request_stop()
+        worker.thread.join(timeout=10)
+    assert not worker.thread.is_alive()

@@ -38,13 +38,12 @@ thread only puts the newest frame into the sink, once per notification.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
 from ravatar_live.audio.capture import AudioDevice
@@ -72,32 +71,25 @@ class _WorkerSignals(QObject):
 
     # PlayerEvents, called from the worker's threads.
     def frame_ready(self) -> None:
-        self._emit(self.frame_ready_signal)
+        self.frame_ready_signal.emit()
 
     def session_started(self) -> None:
-        self._emit(self.session_started_signal)
+        self.session_started_signal.emit()
 
     def first_frame(self, seconds: float) -> None:
-        self._emit(self.first_frame_signal, seconds)
+        self.first_frame_signal.emit(seconds)
 
     def session_closed(self, reason: str) -> None:
-        self._emit(self.session_closed_signal, reason)
+        self.session_closed_signal.emit(reason)
 
     def stats(self, stats: object) -> None:
-        self._emit(self.stats_signal, stats)
+        self.stats_signal.emit(stats)
 
     def audio_started(self) -> None:
-        self._emit(self.audio_started_signal)
+        self.audio_started_signal.emit()
 
     def problem(self, kind: str, message: str) -> None:
-        self._emit(self.problem_signal, kind, message)
-
-    @staticmethod
-    def _emit(signal: SignalInstance, *args: object) -> None:
-        # A stopping worker may still report after its player forgot (deleteLater) this bridge,
-        # or after the window closed: nobody listens any more, so the event is dropped.
-        with contextlib.suppress(RuntimeError):  # "Signal source has been deleted"
-            signal.emit(*args)
+        self.problem_signal.emit(kind, message)
 
 
 class NativeStreamPlayer(QObject):
@@ -150,7 +142,10 @@ class NativeStreamPlayer(QObject):
             self._forget_signals()
         self._mailbox = LatestMailbox()
         self.latest_stats = None
-        signals = self._signals = _WorkerSignals(self)
+        # No parent, never deleted by the player: a stopping worker may still emit on it from
+        # its thread (deleting it under the worker crashed the process). The worker's reference
+        # keeps it alive as long as needed; the slots ignore a forgotten bridge (`_current`).
+        signals = self._signals = _WorkerSignals()
         signals.frame_ready_signal.connect(self._show_newest_frame)
         signals.session_started_signal.connect(self._on_session_started)
         signals.first_frame_signal.connect(self._on_first_frame)
@@ -200,9 +195,7 @@ class NativeStreamPlayer(QObject):
         return not worker.thread.is_alive()
 
     def _forget_signals(self) -> None:
-        signals, self._signals = self._signals, None
-        if signals is not None:
-            signals.deleteLater()
+        self._signals = None  # its late events are ignored; the worker lets it go when done
 
     def _current(self) -> bool:
         """True when the slot being run was signalled by the running worker."""
