@@ -8,6 +8,10 @@ from pathlib import Path
 
 # Headless Qt everywhere; QtWebEngine refuses to run as root without this (tests and CI only).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Offscreen Qt makes its GL contexts through GLX on $DISPLAY when one is set; a test that points
+# DISPLAY at its own Xvfb (the global-key tests) would tie this process to that server, and libX11
+# ends the process (exit from a Chromium thread, which can hang) once the server stops.
+os.environ.setdefault("QT_QPA_OFFSCREEN_NO_GLX", "1")
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-first-run")
@@ -29,6 +33,7 @@ from ravatar_live.ui.host_scheme import register_host_scheme  # noqa: E402
 
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
-# GUI tests run inside the session's qasync loop (tests/support/qt_loop.py).
-pytest_plugins = ["tests.support.qt_loop"]
+# GUI tests run inside the session's qasync loop (tests/support/qt_loop.py); a test stuck in C
+# ends the run with its stacks (tests/support/stuck_watchdog.py).
+pytest_plugins = ["tests.support.qt_loop", "tests.support.stuck_watchdog"]
 register_host_scheme()  # the app's web view serves its host page on this scheme
