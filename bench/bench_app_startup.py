@@ -21,32 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+from tests.support.virtual_audio import VirtualAudio, start_virtual_audio
+
 RUNS = 3
 LISTEN_S = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def start_pulse(run_dir: Path) -> dict[str, str] | None:
-    if not shutil.which("pulseaudio"):
-        return None
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(run_dir), "HOME": str(run_dir)}
-    subprocess.run(
-        ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n", "--use-pid-file=yes",
-         "-L", f"module-native-protocol-unix socket={run_dir}/native auth-anonymous=1",
-         "-L", "module-null-sink sink_name=vsink rate=48000",
-         "-L", "module-remap-source master=vsink.monitor source_name=vmic",
-         "-L", "module-always-sink"], env=env, check=False, capture_output=True, timeout=30)
-    deadline = time.monotonic() + 10
-    while not (run_dir / "native").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not (run_dir / "native").exists():
-        return None
-    (run_dir / "client.conf").write_text("autospawn = no\n")
-    pulse = {"PULSE_SERVER": f"unix:{run_dir}/native", "PULSE_RUNTIME_PATH": str(run_dir),
-             "PULSE_CLIENTCONFIG": str(run_dir / "client.conf")}
-    for cmd in (["pactl", "set-default-source", "vmic"], ["pactl", "set-default-sink", "vsink"]):
-        subprocess.run(cmd, env={**os.environ, **pulse}, check=False, capture_output=True)
-    return pulse
 
 
 def tree_pids(root: int) -> list[int]:
@@ -127,7 +106,12 @@ def main() -> None:
 
 def measure(extra: tuple[str, ...]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    pulse = start_pulse(tmp / "pulse")
+    try:  # the app's own output goes to the microphone's sink, as in the end-to-end layer
+        audio: VirtualAudio | None = start_virtual_audio(default_sink="vsink")
+    except RuntimeError as exc:
+        print(f"no virtual microphone ({exc}): start-up figures only")
+        audio = None
+    pulse = audio.env if audio else None
     env = {"QTWEBENGINE_DISABLE_SANDBOX": "1"} if os.geteuid() == 0 else {}
     env.update(pulse or {})
     shown, first_start, peak_main, peak_tree, cpu = [], [], [], [], []
@@ -164,9 +148,8 @@ def measure(extra: tuple[str, ...]) -> None:
             cpu_ptt.append(100 * (cpu_s(run.proc.pid) - c0) / (time.monotonic() - t0))
             run.stop()
     finally:
-        if pulse:
-            subprocess.run(["pactl", "exit"], env={**os.environ, **pulse}, check=False,
-                           capture_output=True)
+        if audio:
+            audio.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     def fmt(values: list[float], unit: str) -> str:

@@ -10,11 +10,6 @@ device to the moment its WebSocket frame was written. Also: time to the first au
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,29 +26,10 @@ from ravatar_live.audio.voice import VoiceController
 from ravatar_live.audio.wav import build_wav
 from ravatar_live.simulator.server import SimulatorConfig, start_simulator
 from tests.support.speech_synth import compose, synthesize
+from tests.support.virtual_audio import virtual_audio_in_this_process
 
 PROJECT_ID = "0123456789abcdef01234567"
 USER_ID = "bench0bench0bench0bench0"
-
-
-def start_pulse(run_dir: Path) -> int:
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(run_dir), "HOME": str(run_dir)}
-    env.pop("PULSE_SERVER", None)
-    subprocess.run(
-        ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n", "--use-pid-file=yes",
-         "--resample-method=soxr-vhq", "-L",
-         f"module-native-protocol-unix socket={run_dir}/native auth-anonymous=1",
-         "-L", "module-null-sink sink_name=vsink rate=48000",
-         "-L", "module-remap-source master=vsink.monitor source_name=vmic",
-         "-L", "module-always-sink"], env=env, check=True, timeout=30, capture_output=True)
-    deadline = time.monotonic() + 10
-    while not (run_dir / "native").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    (run_dir / "client.conf").write_text("autospawn = no\n")
-    os.environ.update(PULSE_SERVER=f"unix:{run_dir}/native", PULSE_RUNTIME_PATH=str(run_dir),
-                      PULSE_CLIENTCONFIG=str(run_dir / "client.conf"))
-    subprocess.run(["pactl", "set-default-source", "vmic"], check=True, timeout=10)
-    return int((run_dir / "pid").read_text().split()[0])
 
 
 def make_capture(name: str) -> AudioCapture:
@@ -120,26 +96,19 @@ async def measure(name: str, wav: Path) -> None:
 
 
 def main() -> None:
-    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        raise SystemExit("needs pulseaudio and pulseaudio-utils (paplay)")
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-pulse-"))
-    pid = start_pulse(run_dir)
-    try:
+    with virtual_audio_in_this_process() as audio:  # RuntimeError says what to install
         app = QCoreApplication.instance() or QCoreApplication([])
         phrases = ["The quick brown fox jumps over the lazy dog.",
                    "She sells sea shells by the sea shore.",
                    "How much wood would a woodchuck chuck if a woodchuck could chuck wood?"]
         clip = compose([synthesize(p) for p in phrases], [0.3, 0.3], lead_s=0.2, tail_s=0.3)
-        wav = run_dir / "speech.wav"
+        wav = audio.run_dir / "speech.wav"
         wav.write_bytes(build_wav(clip.samples))
         print(f"capture-to-wire ({clip.duration_s:.1f} s of speech per backend, "
               "chunk = 4096 samples):")
         for name in ("pyaudio", "qt"):
             asyncio.run(measure(name, wav))
         del app
-    finally:
-        os.kill(pid, signal.SIGTERM)
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,8 @@ import fractions
 import json
 import os
 import resource
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +44,7 @@ from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat, QVideoSink
 from PySide6.QtWidgets import QApplication
 
 from ravatar_live.stream.video_frames import to_qvideo_frame
+from tests.support.virtual_audio import virtual_audio_in_this_process
 
 WIDTH, HEIGHT = 1280, 720
 
@@ -272,38 +270,18 @@ def bench_player(source: str, codec: str, seconds: float) -> dict[str, object]:
 # --- audio output backends ----------------------------------------------------------------------
 @contextlib.contextmanager
 def private_pulseaudio() -> Iterator[bool]:
-    """A PulseAudio daemon with a null sink, for this bench only (killed by its pid)."""
+    """A PulseAudio daemon for this bench only, unless one is configured already."""
     if os.environ.get("PULSE_SERVER"):
         yield True
         return
-    if not shutil.which("pulseaudio"):
-        yield False
-        return
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-pulse-"))
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(run_dir), "HOME": str(run_dir)}
-    subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-                    "--use-pid-file=yes", "--disallow-exit",
-                    "-L", f"module-native-protocol-unix socket={run_dir}/native "
-                    "auth-anonymous=1",
-                    "-L", "module-null-sink sink_name=vsink rate=48000",
-                    "-L", "module-always-sink"], env=env, capture_output=True, timeout=30,
-                   check=False)
-    socket_path, pid_file = run_dir / "native", run_dir / "pid"
-    deadline = time.monotonic() + 10
-    while not (socket_path.exists() and pid_file.exists()) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the daemon forks; no event to wait on
-    if not socket_path.exists():
-        yield False
-        return
-    (run_dir / "client.conf").write_text("autospawn = no\n")
-    os.environ.update(PULSE_SERVER=f"unix:{socket_path}", PULSE_RUNTIME_PATH=str(run_dir),
-                      PULSE_CLIENTCONFIG=str(run_dir / "client.conf"))
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(virtual_audio_in_this_process())
+        except RuntimeError as exc:
+            print(f"no PulseAudio ({exc})")
+            yield False
+            return
         yield True
-    finally:
-        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def audio_child(backend_name: str, seconds: float) -> None:

@@ -31,8 +31,8 @@ from ravatar_live.settings import Settings
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.stream.worker import PlayerSettings
 from ravatar_live.ui.conversation import Role
-from tests.e2e.conftest import VirtualMic
 from tests.gui.conftest import AppHarness, aloop, make_app, qloop, speech_wav  # noqa: F401
+from tests.support.virtual_audio import VirtualAudio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.gui]
 
@@ -51,7 +51,7 @@ def pactl(*args: str) -> str:
 
 
 @pytest.fixture
-def echo_path(virtual_mic: VirtualMic) -> Iterator[str]:
+def echo_path(virtual_mic: VirtualAudio) -> Iterator[str]:
     """The avatar sink and its loopback into the microphone; the default sink while it lasts."""
     modules = [pactl("load-module", "module-null-sink", "sink_name=avatar", "rate=48000")]
     try:
@@ -191,7 +191,7 @@ def test_without_echo_cancellation_it_answers_itself(make_app: Any, echo_path: s
 
 @pytest.mark.timeout(900)
 def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, echo_path: str,  # noqa: F811
-                                                 virtual_mic: VirtualMic, qtbot: Any,
+                                                 virtual_mic: VirtualAudio, qtbot: Any,
                                                  user_utterances: list[Utterance]) -> None:
     app = start_app(make_app, echo_cancellation=True, transcribe=True)
     avatar = AvatarWatch(app)

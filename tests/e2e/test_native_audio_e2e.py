@@ -23,9 +23,9 @@ from ravatar_live.stream.audio_playback import PlayedBlock
 from ravatar_live.stream.connection import ConnectionSettings
 from ravatar_live.stream.player import NativeStreamPlayer
 from ravatar_live.stream.worker import PlayerSettings
-from tests.e2e.conftest import VirtualMic
 from tests.support.signalling_server import ServerOptions, ServerThread
 from tests.support.streamer import TONE_AMPLITUDE
+from tests.support.virtual_audio import VirtualAudio
 
 pytestmark = pytest.mark.e2e
 
@@ -102,7 +102,7 @@ def player(request: pytest.FixtureRequest, qtbot: Any) -> Iterator[NativeStreamP
     assert asyncio.run(made.stop(timeout_s=5.0)) is True
 
 
-def test_the_avatar_is_heard_on_the_default_output(virtual_mic: VirtualMic, qtbot: Any,
+def test_the_avatar_is_heard_on_the_default_output(virtual_mic: VirtualAudio, qtbot: Any,
                                                    server: ServerThread,
                                                    player: NativeStreamPlayer) -> None:
     devices = player.output_devices()
@@ -135,7 +135,7 @@ def test_the_avatar_is_heard_on_the_default_output(virtual_mic: VirtualMic, qtbo
     assert tap.blocks[-1][2] == 0.0
 
 
-def test_a_chosen_output_and_a_vanished_one(virtual_mic: VirtualMic, qtbot: Any,
+def test_a_chosen_output_and_a_vanished_one(virtual_mic: VirtualAudio, qtbot: Any,
                                             server: ServerThread, player: NativeStreamPlayer,
                                             caplog: pytest.LogCaptureFixture) -> None:
     """Playing on a chosen device id; switching mid-stream; an id no longer present falls back

@@ -161,7 +161,7 @@ async def test_spoken_takes_reach_the_simulator_intact(
     try:
         voice.start_listening()
         await asyncio.wait_for(heard.wait(), 10)  # QtMultimedia's first read takes 0.5-2.4 s
-        await virtual_mic.play(speech.path)
+        await virtual_mic.play_async(speech.path)
         await asyncio.wait_for(two_takes.wait(), 10)
         await sender.drain()
         utterances = await live.sim.wait_for_utterances(2, within_s=10)

@@ -41,7 +41,7 @@ _stderr_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def quiet_native_stderr() -> Iterator[None]:
     """ALSA and JACK print pages of probing noise on fd 2 while PortAudio initialises; it is not
     an error and would bury real messages, so fd 2 is pointed at /dev/null for that moment."""
     with _stderr_lock:
@@ -81,7 +81,7 @@ class PyAudioCapture:
             self._pa.terminate()
             self._pa = None
         if self._pa is None:
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 self._pa = pyaudio.PyAudio()
         return self._pa
 
@@ -170,11 +170,7 @@ class PyAudioCapture:
     def stop(self) -> None:
         with self._pa_lock:
             stream, self._stream = self._stream, None
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.stop_stream()
-                with contextlib.suppress(OSError):
-                    stream.close()
+            close_portaudio_stream(stream)
             self._device = None
 
     def read(self) -> list[RawBlock]:
@@ -218,3 +214,14 @@ class PyAudioCapture:
             if self._pa is not None:
                 self._pa.terminate()
                 self._pa = None
+
+
+def close_portaudio_stream(stream: Any) -> None:
+    """Stop and close a PortAudio stream (None: nothing); a device already gone is not an
+    error here."""
+    if stream is None:
+        return
+    with contextlib.suppress(OSError):
+        stream.stop_stream()
+    with contextlib.suppress(OSError):
+        stream.close()

@@ -6,15 +6,14 @@ like the capture backend's.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice
 
-# The same ALSA/JACK probing-noise guard the capture backend uses while PortAudio initialises.
-from ravatar_live.audio.capture_pyaudio import _quiet_native_stderr
+# The capture backend's ALSA/JACK probing-noise guard and stream close, shared with output.
+from ravatar_live.audio.capture_pyaudio import close_portaudio_stream, quiet_native_stderr
 from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
@@ -32,7 +31,7 @@ class PyAudioOutput:
     def __init__(self) -> None:
         if pyaudio is None:
             raise PlaybackError("PyAudio is not installed (pip install 'ravatar-live[pyaudio]').")
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             self._pa: Any = pyaudio.PyAudio()
         self._stream: Any = None
 
@@ -94,11 +93,7 @@ class PyAudioOutput:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.stop_stream()
-            with contextlib.suppress(OSError):
-                stream.close()
+        close_portaudio_stream(stream)
 
     def close(self) -> None:
         self._close_stream()
