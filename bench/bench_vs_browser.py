@@ -6,13 +6,15 @@ at its default 15 fps: VP8 for the web view (what QtWebEngine can decode) and H.
 native player, and Chromium (Debian's package, which decodes both) shows that same stream page,
 so the same pixels are compared. The app runs as a real process under Xvfb (the xcb platform, as
 on a desktop without a GPU) with a private PulseAudio virtual microphone and speaker, so its
-audio paths are real. Each scenario is a fresh process:
+audio paths are real. Chromium runs twice: windowed on the same display (painting each frame into
+a window, as the app does and as a person's browser tab would) and headless (decoding only, never
+compositing: a floor, not a like-for-like). Each scenario is a fresh process:
 
   idle        the app connected, no live session  |  Chromium on about:blank
   live PTT    live, push-to-talk, nobody talking   |  Chromium showing the stream page
   hands-free  live, hands-free listening to silence|  (the same Chromium figure)
 
-Rounds alternate the order (app first, then Chromium first) so neither gains from running
+Rounds alternate the order (app first, then the browsers first) so neither gains from running
 second on a warm machine; figures are the median over rounds. Run:
 
   PYTHONPATH=app:. .venv/bin/python bench/bench_vs_browser.py [--rounds 2] [--window 20]
@@ -44,12 +46,17 @@ from tests.support.x11 import Xvfb
 
 PROJECT_ID = "bench-vs-browser"
 USER_ID = "0123456789abcdef01234567"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync",
                   # The app lets the avatar speak without a click; so must the browser, or it
                   # plays the video muted and skips the audio path.
                   "--autoplay-policy=no-user-gesture-required", "--window-size=1280,720")
+#: How Chromium shows the page. "windowed": a browser window on the same Xvfb display as the
+#: app, painting every frame into it as the app does (what a person has open beside it);
+#: "headless": decoding without ever compositing into a window (a floor, not a like-for-like).
+BROWSER_MODES = {"windowed": ("--ozone-platform=x11", "--window-position=0,0"),
+                 "headless": ("--headless",)}
 PLAYERS = {"web": "VP8", "native": "H264"}
 SCENARIOS = ("idle", "ptt", "hands-free")
 LABELS = {"idle": "connected, not live", "ptt": "live, push-to-talk idle",
@@ -61,7 +68,7 @@ class Figures:
     cpu: float  # % of one core
     pss_mib: float
     fps: float  # frames the simulator sent to this player per second (0 when not streaming)
-    biggest: str  # the tree's largest processes by PSS
+    biggest: str  # the tree's largest processes by PSS, and its busiest by CPU
 
 
 @dataclass
@@ -73,7 +80,7 @@ class Bench:
     home: Path
     app_env: dict[str, str]  # extra environment for the app (to try a setting: --app-env)
     scenarios: tuple[str, ...] = SCENARIOS
-    with_browser: bool = True
+    browser_modes: tuple[str, ...] = tuple(BROWSER_MODES)
 
 
 def measure_tree(root: int, bench: Bench, sim: SimulatorThread | None) -> Figures:
@@ -86,12 +93,16 @@ def measure_tree(root: int, bench: Bench, sim: SimulatorThread | None) -> Figure
     while time.monotonic() < end:
         time.sleep(1.0)  # the sampling period
         cpu.sample()
-    percent = cpu.percent()
+    by_process = cpu.by_process()
     fps = (frames_sent(sim) - sent_before) / bench.window_s
     pss = tree_pss_kib(root)
     biggest = sorted(pss.items(), key=lambda item: -item[1])[:4]
-    return Figures(percent, sum(pss.values()) / 1024, fps,
-                   ", ".join(f"{process_name(pid)} {kib / 1024:.0f}" for pid, kib in biggest))
+    busiest = sorted(by_process.items(), key=lambda item: -item[1])[:3]
+    return Figures(sum(by_process.values()), sum(pss.values()) / 1024, fps,
+                   "PSS MiB " + ", ".join(f"{process_name(pid)} {kib / 1024:.0f}"
+                                          for pid, kib in biggest)
+                   + "; CPU % " + ", ".join(f"{process_name(pid)} {share:.1f}"
+                                            for pid, share in busiest))
 
 
 def frames_sent(sim: SimulatorThread | None) -> int:
@@ -167,13 +178,15 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
         time.sleep(0.2)  # polling the simulator's counters (no event crosses processes)
 
 
-def run_chromium(bench: Bench, sim: SimulatorThread | None, tag: str) -> Figures:
+def run_chromium(bench: Bench, sim: SimulatorThread | None, mode: str, tag: str) -> Figures:
     exe = shutil.which("chromium")
     assert exe, "Chromium is needed for this bench (Debian: apt-get install chromium)"
     profile = Path(tempfile.mkdtemp(prefix=f"chromium-{tag}-", dir=bench.home))
     with contextmanager_or_blank(sim) as url:
-        proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
-                                env={**os.environ, **bench.audio.env},
+        proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, *BROWSER_MODES[mode],
+                                 f"--user-data-dir={profile}", url],
+                                env={**os.environ, **bench.audio.env,
+                                     "DISPLAY": bench.xvfb.display},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if sim is not None:  # the page is playing once frames flow to it
@@ -206,10 +219,9 @@ def bench_player(bench: Bench, player: str, rounds: int) -> dict[str, list[Figur
     with SimulatorThread(config) as sim:
         for number in range(rounds):
             app_first = number % 2 == 0
-            order = ("app", "chromium") if app_first else ("chromium", "app")
+            browsers = [f"chromium-{mode}" for mode in bench.browser_modes]
+            order = ["app", *browsers] if app_first else [*browsers, "app"]
             for who in order:
-                if who == "chromium" and not bench.with_browser:
-                    continue
                 for scenario in bench.scenarios:
                     tag = f"{player}-{who}-{scenario}-{number}"
                     if who == "app":
@@ -217,31 +229,33 @@ def bench_player(bench: Bench, player: str, rounds: int) -> dict[str, list[Figur
                     elif scenario == "hands-free":
                         continue  # a browser tab has no hands-free: compared with its live figure
                     else:
-                        figures = run_chromium(bench, sim if scenario != "idle" else None, tag)
+                        figures = run_chromium(bench, sim if scenario != "idle" else None,
+                                               who.removeprefix("chromium-"), tag)
                     results.setdefault(f"{who}/{scenario}", []).append(figures)
-                    print(f"  {player:6} {who:8} {scenario:10} round {number + 1}: "
+                    print(f"  {player:6} {who:18} {scenario:10} round {number + 1}: "
                           f"CPU {figures.cpu:5.1f} %  PSS {figures.pss_mib:6.0f} MiB  "
                           f"{figures.fps:4.1f} fps  [{figures.biggest}]", flush=True)
     return results
 
 
-def table(player: str, results: dict[str, list[Figures]]) -> None:
-    if "chromium/ptt" not in results or "app/ptt" not in results:
-        return  # a partial run (--no-browser, --scenarios): the lines above are its figures
+def table(player: str, results: dict[str, list[Figures]], mode: str) -> None:
+    browser = f"chromium-{mode}"
+    if f"{browser}/ptt" not in results or "app/ptt" not in results:
+        return  # a partial run (--browsers "", --scenarios): the lines above are its figures
 
     def median(key: str, attr: str) -> float:
         return statistics.median(getattr(f, attr) for f in results[key])
 
-    print(f"\n{player} player ({PLAYERS[player]} stream), medians of "
+    print(f"\n{player} player ({PLAYERS[player]} stream) against Chromium {mode}, medians of "
           f"{len(results['app/ptt'])} rounds")
     print(f"  {'scenario':28} {'app CPU':>8} {'Chromium':>9} {'ratio':>6}   "
           f"{'app PSS':>8} {'Chromium':>9} {'ratio':>6}   {'fps app/Chr':>11}")
     for scenario in (s for s in SCENARIOS if f"app/{s}" in results):
-        browser = "chromium/ptt" if scenario == "hands-free" else f"chromium/{scenario}"
+        theirs = f"{browser}/ptt" if scenario == "hands-free" else f"{browser}/{scenario}"
         app_key = f"app/{scenario}"
-        cpu_a, cpu_b = median(app_key, "cpu"), median(browser, "cpu")
-        pss_a, pss_b = median(app_key, "pss_mib"), median(browser, "pss_mib")
-        fps = f"{median(app_key, 'fps'):.1f}/{median(browser, 'fps'):.1f}"
+        cpu_a, cpu_b = median(app_key, "cpu"), median(theirs, "cpu")
+        pss_a, pss_b = median(app_key, "pss_mib"), median(theirs, "pss_mib")
+        fps = f"{median(app_key, 'fps'):.1f}/{median(theirs, 'fps'):.1f}"
         print(f"  {LABELS[scenario]:28} {cpu_a:7.1f}% {cpu_b:8.1f}% {cpu_a / max(cpu_b, 0.1):6.2f}"
               f"   {pss_a:7.0f}M {pss_b:8.0f}M {pss_a / max(pss_b, 1):6.2f}   {fps:>11}")
     if "app/hands-free" in results:
@@ -256,7 +270,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--players", default="web,native")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--no-browser", action="store_true", help="the app's figures only")
+    parser.add_argument("--browsers", default=",".join(BROWSER_MODES),
+                        help="Chromium modes to compare with (windowed, headless; empty: "
+                             "the app's figures only)")
     parser.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE",
                         help="run the app with this in its environment (to try a setting)")
     options = parser.parse_args()
@@ -265,7 +281,8 @@ def main() -> None:
     xvfb = Xvfb("1920x1080x24")
     app_env = dict(item.split("=", 1) for item in options.app_env)
     bench = Bench(options.window, options.warmup, audio, xvfb, home, app_env,
-                  tuple(options.scenarios.split(",")), not options.no_browser)
+                  tuple(options.scenarios.split(",")),
+                  tuple(mode for mode in options.browsers.split(",") if mode))
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Xvfb {xvfb.display}, "
           f"window {options.window:g} s after {options.warmup:g} s, python {sys.version.split()[0]}"
           + (f", app environment {app_env}" if app_env else ""))
@@ -273,7 +290,8 @@ def main() -> None:
         all_results = {player: bench_player(bench, player, options.rounds)
                        for player in options.players.split(",")}
         for player, results in all_results.items():
-            table(player, results)
+            for mode in bench.browser_modes:
+                table(player, results, mode)
     finally:
         xvfb.stop()
         audio.stop()

@@ -130,7 +130,13 @@ class TreeCpu:
 
     def percent(self) -> float:
         """% of one core used by the tree between `start()` and the last sample."""
+        return sum(self.by_process().values())
+
+    def by_process(self) -> dict[int, float]:
+        """% of one core used by each process of the tree (taking a last sample)."""
         self.sample()
         elapsed = self._sampled_at - self._started_at
-        used = sum(self._last[pid] - self._first[pid] for pid in self._last)
-        return 100.0 * used / elapsed if elapsed > 0 else 0.0
+        if elapsed <= 0:
+            return dict.fromkeys(self._last, 0.0)
+        return {pid: 100.0 * (self._last[pid] - self._first[pid]) / elapsed
+                for pid in self._last}
