@@ -4,8 +4,9 @@ pytest-timeout's signal method raises in the main thread's Python code; a proces
 (a Qt call waiting on a lock, or exit() run by a library thread while others hold locks) never
 returns there, and CI would wait out its whole budget with no word of where. faulthandler's
 watchdog is a C thread that needs no interpreter: past `hard_timeout` (ini, seconds; well beyond
-pytest-timeout's `timeout`, which fails the test first whenever it can) it prints every thread's
-Python stack to the terminal and ends the process with status 1.
+pytest-timeout's `timeout`, which fails the test first whenever it can; a test given a longer
+`@pytest.mark.timeout(s)` gets 2 s + 60 s) it prints every thread's Python stack to the terminal
+and ends the process with status 1.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     if "limit" not in _STATE:
         yield
         return
-    faulthandler.dump_traceback_later(_STATE["limit"], exit=True, file=int(_STATE["fd"]))
+    limit = float(_STATE["limit"])
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        limit = max(limit, 2 * float(marker.args[0]) + 60)
+    faulthandler.dump_traceback_later(limit, exit=True, file=int(_STATE["fd"]))
     try:
         yield
     finally:
