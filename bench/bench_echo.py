@@ -2,9 +2,8 @@
 it means for hands-free, on espeak-ng voices through a simulated loudspeaker-to-microphone path
 (tests/support/echo_path.py: device delay, a small room, attenuation, microphone noise).
 
-Figures: ERLE (median over 0.5 s windows once AEC3 has converged) at device delays within and
-beyond AEC3's own reach, with and without the delay tracking; CPU per 10 ms frame added by the
-APM (echo cancellation + noise suppression, with and without delay tracking, and noise
+Figures: ERLE (median over 0.5 s windows once AEC3 has converged) at several device delays;
+CPU per 10 ms frame added by the APM (echo cancellation + noise suppression, and noise
 suppression alone); latency added on the capture path (frame re-blocking and the APM's own
 delay); self-takes over 10 avatar replies with echo cancellation on and off; barge-in rate over
 the avatar once AEC3 has converged.
@@ -87,31 +86,21 @@ def main() -> None:
         user=[synthesize(t, voice="en-us", speed=150, level_rms=0.08) for t in USER])
     far = timeline(voices.avatar * 3, 0.4)
     settled = SAMPLE_RATE * 3
-    print("ERLE (median over 0.5 s windows after the first 3 s), echo at -6 dB; AEC3 alone vs "
-          "with the reference read earlier by the measured delay (echo_delay.py):")
-    for delay_ms in (30, 150, 300, 450, 800, 1200):
+    print("ERLE (median over 0.5 s windows after the first 3 s), echo at -6 dB:")
+    for delay_ms in (30, 150, 300):
         mic = echo_of(far, delay_s=delay_ms / 1000, gain_db=-6.0, rng=np.random.default_rng(2))
-        alone = EchoGuard()
-        alone.delay.observe = lambda *_args: None  # type: ignore[method-assign]
-        figures = []
-        for guard in (alone, EchoGuard()):
-            cleaned, _, _ = run(guard, far, mic)
-            erle = erle_db(mic[settled:cleaned.size], cleaned[settled:])
-            figures.append(f"{np.median(erle):5.1f} dB (min {min(erle):5.1f})")
-        tracked = guard.delay
-        measured = f"{tracked.measured_s * 1000:.0f}" if tracked.measured_s is not None else "-"
-        print(f"  device delay {delay_ms:4d} ms: alone {figures[0]}, tracked {figures[1]}; "
-              f"measured {measured} ms, reference read {tracked.shift_s * 1000:.0f} ms earlier")
+        cleaned, _, _ = run(EchoGuard(), far, mic)
+        erle = erle_db(mic[settled:cleaned.size], cleaned[settled:])
+        print(f"  device delay {delay_ms:3d} ms: {np.median(erle):5.1f} dB "
+              f"(min {min(erle):.1f}, {len(erle)} windows)")
 
     mic = echo_of(far, delay_s=0.15, gain_db=-6.0, rng=np.random.default_rng(2))
     frames = mic.size // FRAME
     print("CPU per 10 ms frame (best of 3):")
-    for label, aec, ns, track in (
-            ("echo cancellation + noise suppression", True, True, True),
-            ("  the same without delay tracking", True, True, False),
-            ("noise suppression only", False, True, False),
-            ("off (pass-through)", False, False, False)):
-        best = min(_cpu(far, mic, aec, ns, track) for _ in range(3))
+    for label, aec, ns in (("echo cancellation + noise suppression", True, True),
+                           ("noise suppression only", False, True),
+                           ("off (pass-through)", False, False)):
+        best = min(_cpu(far, mic, aec, ns) for _ in range(3))
         print(f"  {label:<40} {best / frames * 1e6:7.1f} us  "
               f"({best / frames / 0.01 * 100:.2f}% of one core)")
 
@@ -124,11 +113,9 @@ def main() -> None:
     asyncio.run(hands_free_figures(voices))
 
 
-def _cpu(far: Int16Array, mic: Int16Array, aec: bool, ns: bool, track: bool) -> float:
+def _cpu(far: Int16Array, mic: Int16Array, aec: bool, ns: bool) -> float:
     guard = EchoGuard()
     guard.configure(echo_cancellation=aec, noise_suppression=ns)
-    if not track:
-        guard.delay.observe = lambda *_args: None  # type: ignore[method-assign]
     return run(guard, far, mic)[1]
 
 

@@ -173,9 +173,7 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     print(f"self-takes with echo cancellation over {AVATAR_REPLIES} replies: {self_takes}")
     # The goal is none (issue 11, still open). Over this PulseAudio path, whose delay wanders
     # 140-500 ms on a loaded machine, the canceller has left 0, 2, 8 and 24 self-takes in 10
-    # replies, and 16, 2 and 0 with the delay measured (steady at 183 ms on a quiet machine:
-    # the takes come while AEC3 converges or after an output underrun); without it: 7-10 per
-    # reply. The bound catches a canceller that is not working.
+    # replies (without it: 7-10 per reply). The bound catches a canceller that is not working.
     assert self_takes <= 3 * AVATAR_REPLIES
 
 

@@ -7,9 +7,7 @@ Echo cancellation: WebRTC's AEC3 with its noise suppressor and high-pass filter,
 that played at the moment the frame arrived (``FarEndReference``), so the echo in it comes
 later than its reference by the device's input latency plus the acoustic path; the input
 latency we know is told to the APM (``set_stream_delay_ms``) and AEC3's delay estimator finds
-the rest within its ~0.5 s reach. Beyond that, ``EchoDelayTracker`` measures the whole delay and
-the reference is read that much earlier. Runs before the level meter, the VAD and the encoder,
-on the loop thread.
+the rest. Runs before the level meter, the VAD and the encoder, on the loop thread.
 
 Protection, as the UI names it:
 * ``echo-cancellation``: on, and a player hands over what it plays;
@@ -34,7 +32,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ravatar_live.audio.echo_delay import EchoDelayTracker
 from ravatar_live.audio.echo_gate import HALF_DUPLEX_FLOOR_DBFS, GatedVad, ResidualEcho, dbfs
 from ravatar_live.audio.far_end import FarEndReference
 from ravatar_live.audio.listeners import Listeners
@@ -84,7 +81,6 @@ class EchoGuard:
         self._waiting: deque[tuple[Int16Array, float]] = deque()  # (frame, its start time)
         self.input_latency_s = 0.0  # what the capture backend says its input latency is
         self._residual = ResidualEcho()
-        self.delay = EchoDelayTracker(self.far_end.read)
         self._gate: GatedVad | None = None
         self.frames = 0
         self.protection: EchoProtection = "half-duplex"
@@ -110,7 +106,6 @@ class EchoGuard:
         self._carry = np.zeros(0, np.int16)
         self._waiting.clear()
         self._residual.reset()
-        self.delay.reset()
 
     def process(self, samples: Int16Array, arrived_at: float) -> tuple[Int16Array, float]:
         """Clean ``samples`` (their last one arrived at ``arrived_at``); returns the 10 ms frames
@@ -149,8 +144,7 @@ class EchoGuard:
         assert apm is not None  # made by process() before any frame is cleaned
         reference = None
         if self._echo_cancellation:
-            self.delay.observe(samples, start)
-            reference = self.far_end.read(start - self.delay.shift_s, FRAME)
+            reference = self.far_end.read(start, FRAME)
             apm.process_reverse_stream(AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, FRAME))
             apm.set_stream_delay_ms(round(self.input_latency_s * 1000))
         frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
