@@ -27,7 +27,7 @@ from pathlib import Path
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
-from tests.support.soak import Sample, Soak, make_speech
+from tests.support.soak import Sample, Soak, avatar_samples_spoken, make_speech
 from tests.support.virtual_audio import start_virtual_audio
 from tests.support.x11 import Xvfb
 
@@ -55,7 +55,8 @@ def run(minutes: float, player: str, home: Path) -> tuple[Soak, AppProcess]:
                 app.wait_for(r"startup complete", 60)
                 app.wait_for(r"time to first decoded frame", 60)
                 app.wait_for(r"microphone open", 60)
-                soak = Soak(app, display=xvfb.display, play=audio.play, speech=speech)
+                soak = Soak(app, display=xvfb.display, play=audio.play, speech=speech,
+                            avatar_spoken=lambda: avatar_samples_spoken(sim))
                 drive(soak, minutes)
                 return soak, app
             finally:

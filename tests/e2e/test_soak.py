@@ -29,7 +29,7 @@ import pytest
 from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
-from tests.support.soak import Sample, Soak, make_speech
+from tests.support.soak import Sample, Soak, avatar_samples_spoken, make_speech
 from tests.support.virtual_audio import start_virtual_audio
 from tests.support.x11 import Xvfb
 
@@ -62,7 +62,8 @@ def soak(tmp_path: Path) -> Iterator[Soak]:
                 app.wait_for(r"time to first decoded frame", 90)
                 app.wait_for(r"microphone open", 90)
                 yield Soak(app, display=xvfb.display, play=audio.play,
-                           speech=make_speech(tmp_path / "speech"))
+                           speech=make_speech(tmp_path / "speech"),
+                           avatar_spoken=lambda: avatar_samples_spoken(sim))
             finally:
                 app.terminate()
                 app.wait_exit(30)

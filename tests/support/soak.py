@@ -5,7 +5,10 @@ tests/e2e/test_soak.py (a few minutes, bounded by turns).
 
 Each turn waits for its reply (the app's "reply received" log line) before the next begins, so a
 lost turn is seen as one: a take that is never sent, or a reply that never comes within
-REPLY_TIMEOUT_S. Errors are the app's ERROR/CRITICAL log lines and tracebacks.
+REPLY_TIMEOUT_S. A voice turn also lets the avatar finish speaking first, as a person would
+(talking over it is the barge-in test's job, tests/e2e/test_echo_e2e.py): the simulator's count
+of samples the avatar spoke must stand still for QUIET_S. Errors are the app's ERROR/CRITICAL log
+lines and tracebacks.
 
 Typed messages go in as a person types them, under Xvfb: xdotool focuses the window, presses
 Ctrl+L (the message box), types the words and Return.
@@ -21,14 +24,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ravatar_live.simulator.server import RunningSimulator
+from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
 from tests.support.process_tree import TreeCpu, process_name, tree_private_kib, tree_pss_kib
 
 REPLY_TIMEOUT_S = 45.0
+QUIET_S = 0.6  # the avatar's voice has not advanced this long: its reply is over
 SENTENCES = ("What is the weather like today?", "Tell me something about the sea.",
              "How far away is the moon?", "Which book would you recommend?")
 TYPED = ("Hello there, how are you?", "Thank you, that was helpful.")
 _ERROR_LINE = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |Traceback \(most recent call last\)")
+
+
+def avatar_samples_spoken(sim: SimulatorThread) -> int:
+    """How many samples the simulator's avatar has spoken so far, over its live licenses."""
+    def count(running: RunningSimulator) -> int:
+        return sum(int(player["samples_spoken"]) for license_id in running.live_license_ids()
+                   for player in running.stream_players(license_id))
+
+    return sim.call(count)
 
 
 def make_speech(directory: Path) -> list[Path]:
@@ -79,8 +94,9 @@ class Soak:
     """Drives one live app process (already started with `--start --voice-mode vad`)."""
 
     def __init__(self, app: AppProcess, *, display: str, play: Callable[[Path], None],
-                 speech: list[Path]) -> None:
+                 speech: list[Path], avatar_spoken: Callable[[], int]) -> None:
         self.app = app
+        self._avatar_spoken = avatar_spoken  # samples the simulator's avatar has spoken so far
         self.display = display
         self.play = play
         self.speech = speech
@@ -105,8 +121,21 @@ class Soak:
             self.app.poll_for(r"$^", 0.2)  # wakes on the next log line (or 0.2 s)
         return True
 
+    def wait_avatar_quiet(self) -> None:
+        """Until the avatar's voice has stood still for QUIET_S (at most REPLY_TIMEOUT_S)."""
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        last, still_since = self._avatar_spoken(), time.monotonic()
+        while time.monotonic() < deadline:
+            self.app.poll_for(r"$^", 0.1)  # the simulator's counter has no event: look again
+            spoken = self._avatar_spoken()
+            if spoken != last:
+                last, still_since = spoken, time.monotonic()
+            elif time.monotonic() - still_since >= QUIET_S:
+                return
+
     def voice_turn(self) -> bool:
         """Speak one sentence into the microphone; True when it was sent and answered."""
+        self.wait_avatar_quiet()
         replies, takes = self._replies(), self._count(r"voice take started")
         self.play(self.speech[self.log.turns % len(self.speech)])
         self.log.voice_turns += 1
