@@ -37,10 +37,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig
+from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.simulator.threaded import SimulatorThread
 from tests.support.app_process import AppProcess
 from tests.support.process_tree import TreeCpu, process_name, tree_pss_kib
+from tests.support.soak import stream_players_total
 from tests.support.virtual_audio import VirtualAudio, start_virtual_audio
 from tests.support.x11 import Xvfb
 
@@ -106,13 +107,7 @@ def measure_tree(root: int, bench: Bench, sim: SimulatorThread | None) -> Figure
 
 
 def frames_sent(sim: SimulatorThread | None) -> int:
-    if sim is None:
-        return 0
-    def count(running: RunningSimulator) -> int:
-        return sum(int(player["frames_sent"]) for license_id in running.live_license_ids()
-                   for player in running.stream_players(license_id))
-
-    return sim.call(count)
+    return 0 if sim is None else stream_players_total(sim, "frames_sent")
 
 
 # --- the app -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ravatar_live.simulator.server import RunningSimulator
 from ravatar_live.simulator.threaded import SimulatorThread
@@ -37,13 +38,20 @@ TYPED = ("Hello there, how are you?", "Thank you, that was helpful.")
 _ERROR_LINE = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |Traceback \(most recent call last\)")
 
 
-def avatar_samples_spoken(sim: SimulatorThread) -> int:
-    """How many samples the simulator's avatar has spoken so far, over its live licenses."""
+def stream_players_total(sim: SimulatorThread,
+                         fact: Literal["frames_sent", "samples_spoken"]) -> int:
+    """One counter of the simulator's stream players (e.g. "frames_sent"), summed over the
+    players of its live licenses."""
     def count(running: RunningSimulator) -> int:
-        return sum(int(player["samples_spoken"]) for license_id in running.live_license_ids()
+        return sum(int(player[fact]) for license_id in running.live_license_ids()
                    for player in running.stream_players(license_id))
 
     return sim.call(count)
+
+
+def avatar_samples_spoken(sim: SimulatorThread) -> int:
+    """How many samples the simulator's avatar has spoken so far, over its live licenses."""
+    return stream_players_total(sim, "samples_spoken")
 
 
 def make_speech(directory: Path) -> list[Path]:
