@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice, BlockQueue, CaptureListener, RawBlock
@@ -23,6 +21,7 @@ from ravatar_live.audio.errors import (
     DeviceNotFoundError,
     NoMicrophoneError,
 )
+from ravatar_live.audio.native_chatter import route_native_audio_chatter
 from ravatar_live.audio.pcm import SAMPLE_RATE
 from ravatar_live.audio.resample import CaptureFormat, SampleFormat
 
@@ -37,27 +36,6 @@ _PA_DEVICE_UNAVAILABLE = -9985
 _PA_INVALID_DEVICE = -9996
 _PA_INVALID_RATE = -9997
 _BLOCK_FRAMES_16K = 320  # 20 ms blocks: small enough for latency, large enough for the GIL
-_stderr_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """ALSA and JACK print pages of probing noise on fd 2 while PortAudio initialises; it is not
-    an error and would bury real messages, so fd 2 is pointed at /dev/null for that moment."""
-    with _stderr_lock:
-        try:
-            saved = os.dup(2)
-        except OSError:
-            yield
-            return
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
 
 
 class PyAudioCapture:
@@ -81,8 +59,8 @@ class PyAudioCapture:
             self._pa.terminate()
             self._pa = None
         if self._pa is None:
-            with quiet_native_stderr():
-                self._pa = pyaudio.PyAudio()
+            route_native_audio_chatter()
+            self._pa = pyaudio.PyAudio()
         return self._pa
 
     def _inputs(self, pa: Any) -> list[tuple[AudioDevice, dict[str, Any]]]:

@@ -12,8 +12,9 @@ from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice
 
-# The capture backend's ALSA/JACK probing-noise guard and stream close, shared with output.
-from ravatar_live.audio.capture_pyaudio import close_portaudio_stream, quiet_native_stderr
+# The capture backend's stream close, shared with output.
+from ravatar_live.audio.capture_pyaudio import close_portaudio_stream
+from ravatar_live.audio.native_chatter import route_native_audio_chatter
 from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
@@ -31,8 +32,8 @@ class PyAudioOutput:
     def __init__(self) -> None:
         if pyaudio is None:
             raise PlaybackError("PyAudio is not installed (pip install 'ravatar-live[pyaudio]').")
-        with quiet_native_stderr():
-            self._pa: Any = pyaudio.PyAudio()
+        route_native_audio_chatter()
+        self._pa: Any = pyaudio.PyAudio()
         self._stream: Any = None
 
     def _outputs(self) -> list[tuple[AudioDevice, dict[str, Any]]]:
