@@ -66,9 +66,11 @@ class _Worker(QObject):
             self._devices = QMediaDevices(self)
             self._devices.audioInputsChanged.connect(self._inputs_changed)
             source = QAudioSource(self._device, self._format, self)
-            # 100 ms of device buffer: smaller buffers lose audio with PulseAudio (measured:
-            # 40 ms delivered only 10 k samples/s), larger ones add latency.
-            source.setBufferSize(self._format.bytesForDuration(100_000))
+            # Qt keeps at most this much for our reader, a Python slot that waits whenever the
+            # GIL is busy elsewhere: 500 ms rides out such stalls (measured on PulseAudio: 100 ms
+            # lost 15-20 % of a tone through three 300 ms stalls, 500 ms nothing; 40 ms lost audio
+            # even unstalled). Reads still come every 64 ms, so it adds no latency.
+            source.setBufferSize(self._format.bytesForDuration(500_000))
             source.stateChanged.connect(self._state_changed)
             self._source = source
             io = source.start()
