@@ -1,10 +1,10 @@
-"""Figures for the native Pixel Streaming player (aiortc + PyAV, frames to Qt as YUV).
+"""Figures for the native Pixel Streaming player (aiortc + PyAV, frames to Qt as RGB).
 
 1. decode: ms per 1280x720 frame, H.264 (libavcodec) and VP8 (libvpx), as aiortc decodes them;
-2. hand-off: ms per frame from a decoded frame to a QVideoFrame (our YUV plane copy), against a
-   libswscale RGB conversion into a QImage-backed QVideoFrame;
-3. paint: ms per frame for NativeVideoView (toImage + drawImage) against QVideoFrame.paint, and
-   whether a QVideoWidget's grab() shows the picture here;
+2-3. frame to screen: CPU ms per new frame from a decoded frame to NativeVideoView's paint, per
+   view size: the YUV planes handed to Qt (which converts and scales on paint) against libswscale
+   converting to RGB at the shown size (the player's way); and whether a QVideoWidget's grab()
+   shows the picture here;
 4. the whole player: CPU (% of one core) and memory of a process running NativeStreamPlayer with
    a NativeVideoView showing a 1280x720 30 fps stream, and its time to first frame (from
    `start()`: page, token check, signalling, ICE, first picture), for H.264 and VP8. The stream
@@ -38,12 +38,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import av
 import numpy as np
-from PySide6.QtCore import QRectF, QSize
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QSize
 from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat, QVideoSink
 from PySide6.QtWidgets import QApplication
 
-from ravatar_live.stream.video_frames import to_qvideo_frame
+from ravatar_live.stream.video_frames import FrameConverter
 from tests.support.virtual_audio import virtual_audio_in_this_process
 
 WIDTH, HEIGHT = 1280, 720
@@ -99,69 +98,68 @@ def bench_decode(count: int) -> dict[str, float]:
     return figures
 
 
-def bench_handoff(count: int) -> dict[str, float]:
-    frames = pattern_frames(count)
-    started = time.perf_counter()
-    for frame in frames:
-        to_qvideo_frame(frame)
-    yuv = (time.perf_counter() - started) * 1000 / count
-    started = time.perf_counter()
-    for frame in frames:
-        rgb = frame.to_ndarray(format="rgb24")
-        image = QImage(rgb.data, WIDTH, HEIGHT, 3 * WIDTH, QImage.Format.Format_RGB888).copy()
-        QVideoFrame(image)
-    return {"yuv_plane_copy": yuv, "swscale_rgb_qimage": (time.perf_counter() - started)
-            * 1000 / count}
+def yuv_qvideo_frame(frame: av.VideoFrame) -> QVideoFrame:
+    """The earlier hand-off, kept here as the baseline: the YUV planes copied into a
+    QVideoFrame, converted and scaled by Qt when painted."""
+    video = QVideoFrame(QVideoFrameFormat(QSize(frame.width, frame.height),
+                                          QVideoFrameFormat.PixelFormat.Format_YUV420P))
+    video.map(QVideoFrame.MapMode.WriteOnly)
+    for index, plane in enumerate(frame.planes):
+        rows = plane.height
+        source = np.frombuffer(plane, np.uint8).reshape(rows, plane.line_size)[:, :plane.width]
+        stride = video.bytesPerLine(index)
+        target = np.frombuffer(video.bits(index), np.uint8)[:rows * stride]
+        target.reshape(rows, stride)[:, :plane.width] = source
+    video.unmap()
+    return video
 
 
-def bench_paint(app: QApplication, count: int) -> dict[str, object]:
-    from PySide6.QtMultimediaWidgets import QVideoWidget
-
+def bench_frame_to_screen(app: QApplication, count: int) -> dict[str, tuple[float, float]]:
+    """CPU ms per new frame, hand-off (player thread) plus NativeVideoView's paint (GUI thread),
+    per view size: the YUV hand-off with Qt converting on paint, against libswscale converting
+    to RGB at the shown size."""
+    from ravatar_live.stream.video_frames import DisplayArea
     from ravatar_live.ui.native_video import NativeVideoView
 
     decoded = pattern_frames(count)
-
-    def fresh() -> list[QVideoFrame]:
-        # New frames each time: a QVideoFrame caches its converted image, and copies share it.
-        return [to_qvideo_frame(f) for f in decoded]
-
-    figures: dict[str, object] = {}
     warm = NativeVideoView(QVideoSink())
-    warm.show_frame(fresh()[0])
+    warm.show_frame(yuv_qvideo_frame(decoded[0]))
     warm.grab()  # Qt's first conversion looks for an RHI backend once
-    for width, height in ((1280, 720), (960, 540), (1920, 1080)):
+    figures: dict[str, tuple[float, float]] = {}
+    for width, height in ((640, 360), (960, 540), (1280, 720), (1920, 1080)):
         sink = QVideoSink()
         view = NativeVideoView(sink)
         view.resize(width, height)
         view.show()
         app.processEvents()
-        videos = fresh()
-        started = time.perf_counter()
-        for video in videos:
-            sink.setVideoFrame(video)
-            view.repaint()
-        figures[f"view_{width}x{height}"] = (time.perf_counter() - started) * 1000 / count
-        target = QImage(width, height, QImage.Format.Format_RGB32)
-        videos = fresh()
-        started = time.perf_counter()
-        for video in videos:
-            painter = QPainter(target)
-            video.paint(painter, QRectF(0, 0, width, height), QVideoFrame.PaintOptions())
-            painter.end()
-        figures[f"qvideoframe_paint_{width}x{height}"] = \
-            (time.perf_counter() - started) * 1000 / count
+        area = DisplayArea()
+        area.set(width, height)
+        converter = FrameConverter(area)
+        per_path = []
+        for make in (yuv_qvideo_frame, converter.convert):
+            started = time.process_time()
+            for frame in decoded:
+                sink.setVideoFrame(make(frame))
+                view.repaint()
+            per_path.append((time.process_time() - started) * 1000 / count)
+        figures[f"{width}x{height}"] = (per_path[0], per_path[1])
         view.close()
+    return figures
+
+
+def qvideowidget_grab_shows_picture(app: QApplication) -> bool:
+    from PySide6.QtMultimediaWidgets import QVideoWidget
+
     widget = QVideoWidget()
     widget.resize(640, 360)
     widget.show()
     app.processEvents()
-    widget.videoSink().setVideoFrame(videos[0])
+    widget.videoSink().setVideoFrame(FrameConverter().convert(pattern_frames(1)[0]))
     for _ in range(20):
         app.processEvents()
     colour = widget.grab().toImage().pixelColor(100, 180)
-    figures["qvideowidget_grab_shows_picture"] = abs(colour.green() - 160) < 40
     widget.close()
-    return figures
+    return abs(colour.green() - 160) < 40
 
 
 # --- the whole player in a child process --------------------------------------------------------
@@ -177,6 +175,7 @@ def child(url: str, seconds: float) -> None:
         connection=ConnectionSettings(config_wait_s=0.5, streamer_poll_s=0.1),
         audio_backends=()))
     view = NativeVideoView(player.video_sink)
+    view.display_area_changed.connect(player.set_display_area)
     view.resize(WIDTH, HEIGHT)
     view.show()
     first: list[float] = []
@@ -351,19 +350,16 @@ def main() -> None:
         audio_child(args.audio_child, args.seconds)
         return
     app = QApplication([])
-    QVideoFrameFormat(QSize(WIDTH, HEIGHT), QVideoFrameFormat.PixelFormat.Format_YUV420P)
     print(f"== decode, ms per {WIDTH}x{HEIGHT} frame (libavcodec via PyAV)")
     for codec, ms in bench_decode(args.frames).items():
         print(f"  {codec:5s} {ms:6.2f} ms")
-    print("== hand-off to Qt, ms per frame (player thread)")
-    for name, ms in bench_handoff(args.frames).items():
-        print(f"  {name:22s} {ms:6.2f} ms")
+    print("== frame to screen, CPU ms per new frame (hand-off + paint), by view size")
+    print(f"  {'view':10s} {'YUV, Qt converts':>17s} {'swscale at size':>16s} {'ratio':>6s}")
+    for size, (yuv, rgb) in bench_frame_to_screen(app, min(args.frames, 60)).items():
+        print(f"  {size:10s} {yuv:17.2f} {rgb:16.2f} {rgb / yuv:6.2f}")
     print("  QAbstractVideoBuffer over PyAV planes: not possible in PySide6 6.12 "
           "(MapData exposes planeCount only)")
-    print("== paint, ms per frame (GUI thread)")
-    for name, value in bench_paint(app, min(args.frames, 60)).items():
-        print(f"  {name:34s} {value:6.2f} ms" if isinstance(value, float)
-              else f"  {name:34s} {value}")
+    print(f"  QVideoWidget grab() shows the picture: {qvideowidget_grab_shows_picture(app)}")
     print(f"== the native player, {WIDTH}x{HEIGHT} 30 fps from the {args.source}, "
           f"{args.seconds:g} s steady window (player process only)")
     for codec in ("H264", "VP8"):

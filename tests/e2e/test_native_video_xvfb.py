@@ -20,7 +20,7 @@ CHILD = textwrap.dedent("""
     import av, numpy as np
     from PySide6.QtMultimedia import QVideoSink
     from PySide6.QtWidgets import QApplication
-    from ravatar_live.stream.video_frames import to_qvideo_frame
+    from ravatar_live.stream.video_frames import FrameConverter
     from ravatar_live.ui.native_video import NativeVideoView
     from tests.support.streamer import ORANGE, TEAL
 
@@ -32,7 +32,7 @@ CHILD = textwrap.dedent("""
     view = NativeVideoView(sink)
     view.resize(640, 480)
     view.show()
-    sink.setVideoFrame(to_qvideo_frame(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+    sink.setVideoFrame(FrameConverter().convert(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
     while view.frames_shown == 0:
         app.processEvents()
     image = view.grab().toImage()

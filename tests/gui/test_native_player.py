@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import shiboken6
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
 
 from ravatar_live.api.backoff import BackoffPolicy
@@ -110,6 +111,7 @@ def test_the_stream_plays_in_the_view_and_stop_leaves_nothing(
     player = make_player()
     record = Recorder(player)
     view = NativeVideoView(player.video_sink)
+    view.display_area_changed.connect(player.set_display_area)
     qtbot.addWidget(view)
     view.resize(640, 480)  # taller than 16:9: black bars above and below
     view.show()
@@ -128,7 +130,9 @@ def test_the_stream_plays_in_the_view_and_stop_leaves_nothing(
     assert stats.fps is not None and stats.fps > 5
     assert stats.rtt_source == "signalling" or stats.rtt_ms is None
     assert len(record.first_frames) == 1 and 0 < record.first_frames[0] < WAIT_MS / 1000
-    # The picture, letter-boxed: 640 wide -> 360 high, centred in 480.
+    # The picture, letter-boxed: 640 wide -> 360 high, centred in 480; the player's thread made
+    # the frames at that size (the stream is 1280x720), so painting is a copy.
+    assert view.frame_size == QSize(640, 360)
     assert view.picture_rect().getRect() == (0, 60, 640, 360)
     image = view.grab().toImage()
     assert near(image.pixelColor(80, 260), TEAL), image.pixelColor(80, 260).getRgb()

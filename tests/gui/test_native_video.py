@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
-from ravatar_live.stream.video_frames import to_qvideo_frame
+from ravatar_live.stream.video_frames import FrameConverter
 from ravatar_live.ui.native_video import NativeVideoView, letterbox
 from tests.support.streamer import ORANGE, TEAL
 
@@ -22,7 +22,7 @@ def pattern(width: int, height: int) -> QVideoFrame:
     rgb = np.zeros((height, width, 3), np.uint8)
     rgb[:, : width // 2] = TEAL
     rgb[:, width // 2:] = ORANGE
-    return to_qvideo_frame(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
+    return FrameConverter().convert(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
 
 
 def near(colour: QColor, want: tuple[int, int, int], tolerance: int = 24) -> bool:
@@ -98,6 +98,28 @@ def test_new_frames_repaint_and_nothing_else_does(view: Any, qtbot: Any) -> None
         sink.setVideoFrame(frame)
     widget.grab()
     assert widget.frames_shown == 4
+
+
+def test_the_view_reports_its_size_and_paints_frames_made_for_it_one_to_one(
+        view: Any, qtbot: Any) -> None:
+    widget, sink = view
+    with qtbot.waitSignal(widget.display_area_changed) as reported:
+        widget.resize(641, 480)
+    assert reported.args == [641, 480]  # device pixels (ratio 1 offscreen)
+    # A frame made for this area (1280x720 fitted: 641x361) is drawn at its own size, centred,
+    # not rescaled by a pixel; bars above and below stay black.
+    sink.setVideoFrame(pattern(641, 361))
+    assert widget.picture_rect().getRect() == (0, 59, 641, 361)
+    image = widget.grab().toImage()
+    assert near(image.pixelColor(80, 240), TEAL) and near(image.pixelColor(560, 240), ORANGE)
+    assert image.pixelColor(320, 20) == QColor(0, 0, 0)
+    assert image.pixelColor(320, 470) == QColor(0, 0, 0)
+    # A frame made for another size (the stream's own, before the player heard of the area)
+    # is letter-boxed to fit.
+    sink.setVideoFrame(pattern(1280, 720))
+    assert widget.frame_size == QSize(1280, 720)
+    assert widget.picture_rect().getRect() == (0, 59, 641, 361)
+    assert near(widget.grab().toImage().pixelColor(80, 240), TEAL)
 
 
 def test_letterbox_edge_cases() -> None:

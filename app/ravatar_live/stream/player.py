@@ -8,6 +8,7 @@ Use (GUI thread):
 
     player = NativeStreamPlayer()
     view = NativeVideoView(player.video_sink)          # ui.native_video
+    view.display_area_changed.connect(player.set_display_area)  # frames made at the shown size
     player.session_started.connect(...)                # like the web view's stream events
     player.start(stream_url_with_token(streaming_url, jwt))
     ...
@@ -52,6 +53,7 @@ from ravatar_live.stream.audio_playback import PlaybackTap
 from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.microphone_track import MicrophoneFeed
 from ravatar_live.stream.stats import StreamStats
+from ravatar_live.stream.video_frames import DisplayArea
 from ravatar_live.stream.worker import PlayerSettings, PlayerWorker
 
 logger = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ class NativeStreamPlayer(QObject):
         self.settings = settings or PlayerSettings()
         self._sink = QVideoSink(self)
         self._mailbox: LatestMailbox[QVideoFrame] = LatestMailbox()
+        self._display_area = DisplayArea()
         self._worker: PlayerWorker | None = None
         # One bridge per worker: a stopped worker's late events are recognised by their sender.
         self._signals: _WorkerSignals | None = None
@@ -121,8 +124,12 @@ class NativeStreamPlayer(QObject):
 
     @property
     def video_sink(self) -> QVideoSink:
-        """The sink the view shows; it receives one QVideoFrame (YUV 4:2:0) per shown frame."""
+        """The sink the view shows; it receives one QVideoFrame (RGB) per shown frame."""
         return self._sink
+
+    def set_display_area(self, width: int, height: int) -> None:
+        """The view's size in device pixels: frames are converted at the size they are shown."""
+        self._display_area.set(width, height)
 
     @property
     def running(self) -> bool:
@@ -155,7 +162,8 @@ class NativeStreamPlayer(QObject):
         signals.problem_signal.connect(self._on_problem)
         worker = PlayerWorker(url_with_token, signals, self._mailbox, self.settings,
                               started_at=time.monotonic(), output_device=self._output_device,
-                              send_microphone=self._sends_microphone)
+                              send_microphone=self._sends_microphone,
+                              display_area=self._display_area)
         worker.microphone.set_open(self._microphone_open)
         worker.playback.set_volume(self._volume)
         worker.playback.set_muted(self._muted)

@@ -42,7 +42,7 @@ from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.microphone_track import MicrophoneFeed
 from ravatar_live.stream.peer import ReceivingPeer
 from ravatar_live.stream.stats_collector import StatsCollector
-from ravatar_live.stream.video_frames import FrameConversionError, to_qvideo_frame
+from ravatar_live.stream.video_frames import DisplayArea, FrameConversionError, FrameConverter
 from ravatar_live.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,11 @@ class PlayerWorker:
     def __init__(self, url_with_token: str, events: PlayerEvents,
                  mailbox: LatestMailbox[QVideoFrame], settings: PlayerSettings, *,
                  started_at: float, output_device: str | None = None,
-                 send_microphone: bool = False) -> None:
+                 send_microphone: bool = False, display_area: DisplayArea | None = None) -> None:
         self._url = url_with_token  # never log it
         self._events = events
         self._mailbox = mailbox
+        self._frames = FrameConverter(display_area)
         self._settings = settings
         self._started_at = started_at
         self._output_device = output_device
@@ -239,7 +240,7 @@ class PlayerWorker:
     def on_video(self, frame: av.VideoFrame) -> None:
         self._stats.count_frame(frame.width, frame.height)
         try:
-            video = to_qvideo_frame(frame)
+            video = self._frames.convert(frame)
         except FrameConversionError as exc:
             if not self._conversion_failed:
                 logger.warning("a video frame could not be handed to Qt: %s", exc)

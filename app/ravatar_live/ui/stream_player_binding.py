@@ -86,6 +86,7 @@ class StreamPlayerBinding(QObject):
             from ravatar_live.ui.native_video import NativeVideoView  # noqa: PLC0415
 
             self.native_view = NativeVideoView(player.video_sink)
+            self.native_view.display_area_changed.connect(player.set_display_area)
             self._area.add_view(self.native_view)
         self._area.show_view(self.native_view)
         self.sound_button.raise_()
