@@ -66,7 +66,8 @@ def test_yuv_colours_and_ranges_survive(qapp) -> None:
 @pytest.mark.parametrize(("area", "expected"), [
     (None, (1280, 720)),          # the view has not said its size: the stream's own
     ((640, 480), (640, 360)),     # a smaller, taller area: fitted by width
-    ((800, 300), (533, 300)),     # a wider one: fitted by height
+    ((800, 300), (532, 300)),     # a wider one: fitted by height (533 wide, made even)
+    ((961, 600), (960, 541)),     # an even width: libswscale's fast path
     ((1920, 1200), (1280, 720)),  # larger: never scaled up here
     ((1280, 720), (1280, 720)),
 ])
