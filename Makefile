@@ -24,8 +24,8 @@ simulator: $(VENV)/.run-installed
 
 bench: $(VENV)/.test-installed
 	@# PYTHONPATH=.: benches share the test corpus helpers in tests/support.
-	@# The soak (an hour) and the side-by-side with Chromium (needs Debian's chromium) run by hand.
-	for b in bench/bench_*.py; do case $$b in *bench_soak.py|*bench_vs_browser.py) continue;; esac; \
+	@# The soak (an hour) and the benches beside Chromium (need Debian's chromium) run by hand.
+	for b in bench/bench_*.py; do case $$b in *bench_soak.py|*bench_vs_browser.py|*bench_webview_scaling.py) continue;; esac; \
 	  echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || exit 1; done
 
 $(VENV)/bin/python:
