@@ -2,11 +2,11 @@
 they will be shown.
 
 Runs on the player's thread. libswscale converts YUV to 32-bit BGRX and scales down to the
-display area in one pass (SIMD, the GIL released), so the GUI thread only copies pixels. Measured
-per 1280x720 frame (CPU time, this machine, bench_native_player): handing Qt the YUV planes and
-letting `QVideoFrame.paint` convert and scale cost 3.0 ms shown at 1280x720 and 3.5-3.9 ms shown
-smaller; this path costs 0.8 ms at 1280x720 and 0.7-1.6 ms at 960x540 and 640x360. A picture is
-never scaled up here (the view does that on paint, rarely: only a window larger than the stream).
+display area in one pass (SIMD, the GIL released), so the GUI thread only copies pixels.
+Measured per 1280x720 frame, CPU time of hand-off and paint (bench_native_player): 0.8-1.4 ms
+shown at 640x360 to 1280x720, where handing Qt the YUV planes and letting `QVideoFrame.paint`
+convert and scale cost 3.0-3.8 ms. A picture is never scaled up here (the view does that on
+paint, rarely: only a window larger than the stream).
 
 The source's colour space and range (limited or full, BT.601 or BT.709) come with the frame and
 libswscale honours them; the result is full-range RGB.
