@@ -56,11 +56,10 @@ class PyAudioCapture:
     # ------------------------------------------------------------ devices
     def _ensure_pa(self, fresh: bool = False) -> Any:
         if fresh and self._pa is not None and self._stream is None:
-            self._pa.terminate()
+            close_portaudio(self._pa)
             self._pa = None
         if self._pa is None:
-            route_native_audio_chatter()
-            self._pa = pyaudio.PyAudio()
+            self._pa = open_portaudio()
         return self._pa
 
     def _inputs(self, pa: Any) -> list[tuple[AudioDevice, dict[str, Any]]]:
@@ -190,8 +189,28 @@ class PyAudioCapture:
         with self._pa_lock:
             self.stop()
             if self._pa is not None:
-                self._pa.terminate()
+                close_portaudio(self._pa)
                 self._pa = None
+
+
+# PortAudio's initialisation and termination are process-wide and not thread-safe, and the
+# microphone (its worker thread) and the avatar's playback (the player's thread) each start one:
+# measured, two at once made PortAudio abort the process ("InitializeHostApis: Assertion
+# `defaultInputDevice < deviceCount' failed") while PulseAudio devices came and went.
+_portaudio_lock = threading.Lock()
+
+
+def open_portaudio() -> Any:
+    """A `pyaudio.PyAudio` (PortAudio initialised), one thread at a time."""
+    route_native_audio_chatter()
+    with _portaudio_lock:
+        return pyaudio.PyAudio()
+
+
+def close_portaudio(pa: Any) -> None:
+    """Terminate what `open_portaudio` started, one thread at a time."""
+    with _portaudio_lock:
+        pa.terminate()
 
 
 def close_portaudio_stream(stream: Any) -> None:

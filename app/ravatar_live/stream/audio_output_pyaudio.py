@@ -12,9 +12,12 @@ from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice
 
-# The capture backend's stream close, shared with output.
-from ravatar_live.audio.capture_pyaudio import close_portaudio_stream
-from ravatar_live.audio.native_chatter import route_native_audio_chatter
+# PortAudio's start, stop and stream close, shared with the capture backend.
+from ravatar_live.audio.capture_pyaudio import (
+    close_portaudio,
+    close_portaudio_stream,
+    open_portaudio,
+)
 from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
@@ -32,8 +35,7 @@ class PyAudioOutput:
     def __init__(self) -> None:
         if pyaudio is None:
             raise PlaybackError("PyAudio is not installed (pip install 'ravatar-live[pyaudio]').")
-        route_native_audio_chatter()
-        self._pa: Any = pyaudio.PyAudio()
+        self._pa: Any = open_portaudio()
         self._stream: Any = None
 
     def _outputs(self) -> list[tuple[AudioDevice, dict[str, Any]]]:
@@ -99,5 +101,5 @@ class PyAudioOutput:
     def close(self) -> None:
         self._close_stream()
         if self._pa is not None:
-            self._pa.terminate()
+            close_portaudio(self._pa)
             self._pa = None
