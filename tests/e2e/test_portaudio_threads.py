@@ -2,7 +2,7 @@
 avatar's playback each start one) must not bring the process down.
 
 Run in a child process on the PulseAudio virtual devices, because the failure is an abort:
-without the shared lock in `audio.capture_pyaudio` this machine's PortAudio ends the process with
+without the shared lock in `audio.portaudio` this machine's PortAudio ends the process with
 "InitializeHostApis: Assertion `defaultInputDevice < deviceCount' failed" (4 runs of 4 here; the
 unguarded case is run and reported too, not asserted, since a race need not fire every time).
 """
@@ -23,7 +23,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 CHILD = textwrap.dedent("""
     import sys, threading
     import pyaudio
-    from ravatar_live.audio.capture_pyaudio import close_portaudio, open_portaudio
+    from ravatar_live.audio.portaudio import close_portaudio, open_portaudio
     from ravatar_live.audio.native_chatter import route_native_audio_chatter
 
     guarded = sys.argv[1] == "guarded"

@@ -8,7 +8,6 @@ thread while listing runs on the loop, so one lock keeps them off PortAudio at t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -21,8 +20,8 @@ from ravatar_live.audio.errors import (
     DeviceNotFoundError,
     NoMicrophoneError,
 )
-from ravatar_live.audio.native_chatter import route_native_audio_chatter
 from ravatar_live.audio.pcm import SAMPLE_RATE
+from ravatar_live.audio.portaudio import close_portaudio, close_portaudio_stream, open_portaudio
 from ravatar_live.audio.resample import CaptureFormat, SampleFormat
 
 log = logging.getLogger(__name__)
@@ -191,34 +190,3 @@ class PyAudioCapture:
             if self._pa is not None:
                 close_portaudio(self._pa)
                 self._pa = None
-
-
-# PortAudio's initialisation and termination are process-wide and not thread-safe, and the
-# microphone (its worker thread) and the avatar's playback (the player's thread) each start one:
-# measured, two at once made PortAudio abort the process ("InitializeHostApis: Assertion
-# `defaultInputDevice < deviceCount' failed") while PulseAudio devices came and went.
-_portaudio_lock = threading.Lock()
-
-
-def open_portaudio() -> Any:
-    """A `pyaudio.PyAudio` (PortAudio initialised), one thread at a time."""
-    route_native_audio_chatter()
-    with _portaudio_lock:
-        return pyaudio.PyAudio()
-
-
-def close_portaudio(pa: Any) -> None:
-    """Terminate what `open_portaudio` started, one thread at a time."""
-    with _portaudio_lock:
-        pa.terminate()
-
-
-def close_portaudio_stream(stream: Any) -> None:
-    """Stop and close a PortAudio stream (None: nothing); a device already gone is not an
-    error here."""
-    if stream is None:
-        return
-    with contextlib.suppress(OSError):
-        stream.stop_stream()
-    with contextlib.suppress(OSError):
-        stream.close()

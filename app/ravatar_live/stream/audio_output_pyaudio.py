@@ -11,13 +11,7 @@ import time
 from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice
-
-# PortAudio's start, stop and stream close, shared with the capture backend.
-from ravatar_live.audio.capture_pyaudio import (
-    close_portaudio,
-    close_portaudio_stream,
-    open_portaudio,
-)
+from ravatar_live.audio.portaudio import close_portaudio, close_portaudio_stream, open_portaudio
 from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
