@@ -340,7 +340,7 @@ def test_focus_is_always_visible(keys) -> None:
     accent = app.window.palette().color(app.window.palette().ColorRole.Link)
     kb.tab_to(w.stream_area)
     checked = 0
-    while True:
+    for _ in range(40):  # bounded: a cycle that never comes back must fail, not spin forever
         widget = kb.focus
         # The text box has no edge of its own: the composer around it shows the ring.
         ring = w.side_panel.composer if widget is w.message_edit else widget
@@ -355,6 +355,8 @@ def test_focus_is_always_visible(keys) -> None:
         kb.click(Qt.Key.Key_Tab)
         if kb.focus is w.stream_area:
             break
+    else:
+        raise AssertionError("Tab never came back round to the stream area")
     assert checked >= 12
 
 
