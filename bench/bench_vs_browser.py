@@ -82,6 +82,8 @@ class Bench:
     app_env: dict[str, str]  # extra environment for the app (to try a setting: --app-env)
     scenarios: tuple[str, ...] = SCENARIOS
     browser_modes: tuple[str, ...] = tuple(BROWSER_MODES)
+    #: The app window's size ("1800x1000"); None: the app's own first-run size (1360x820).
+    app_window: str | None = None
 
 
 def measure_tree(root: int, bench: Bench, sim: SimulatorThread | None) -> Figures:
@@ -126,6 +128,8 @@ def run_app(bench: Bench, sim: SimulatorThread, player: str, scenario: str,
     app = AppProcess(args, home=home, env=env)
     try:
         app.wait_for(r"startup complete", 60)
+        if bench.app_window:
+            resize_window(app.proc.pid, bench.app_window, env)
         if scenario != "idle":
             app.wait_for(r"time to first decoded frame", 60)
         return measure_tree(app.proc.pid, bench, sim if scenario != "idle" else None)
@@ -135,6 +139,17 @@ def run_app(bench: Bench, sim: SimulatorThread, player: str, scenario: str,
             app.wait_exit(30)
         except subprocess.TimeoutExpired:
             app.kill()
+
+
+def resize_window(pid: int, size: str, env: dict[str, str]) -> None:
+    """Give the app's window `size` (WxH) with xdotool (Xvfb has no window manager to ask)."""
+    width, height = size.split("x")
+    found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--pid", str(pid)],
+                           env={**os.environ, **env}, capture_output=True, text=True,
+                           timeout=30, check=True)
+    for window in found.stdout.split():
+        subprocess.run(["xdotool", "windowsize", window, width, height],
+                       env={**os.environ, **env}, timeout=30, check=True)
 
 
 # --- Chromium ----------------------------------------------------------------------------------
@@ -270,6 +285,9 @@ def main() -> None:
                              "the app's figures only)")
     parser.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE",
                         help="run the app with this in its environment (to try a setting)")
+    parser.add_argument("--app-window", metavar="WxH",
+                        help="resize the app's window (e.g. 1800x1000: a stream area larger "
+                             "than the 1280x720 stream, which is then shown 1:1)")
     options = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-vs-browser-"))
     audio = start_virtual_audio()
@@ -277,10 +295,12 @@ def main() -> None:
     app_env = dict(item.split("=", 1) for item in options.app_env)
     bench = Bench(options.window, options.warmup, audio, xvfb, home, app_env,
                   tuple(options.scenarios.split(",")),
-                  tuple(mode for mode in options.browsers.split(",") if mode))
+                  tuple(mode for mode in options.browsers.split(",") if mode),
+                  options.app_window)
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Xvfb {xvfb.display}, "
           f"window {options.window:g} s after {options.warmup:g} s, python {sys.version.split()[0]}"
-          + (f", app environment {app_env}" if app_env else ""))
+          + (f", app environment {app_env}" if app_env else "")
+          + (f", app window {options.app_window}" if options.app_window else ""))
     try:
         all_results = {player: bench_player(bench, player, options.rounds)
                        for player in options.players.split(",")}

@@ -40,11 +40,51 @@ def test_the_stream_is_letterboxed_at_the_session_aspect_ratio(make_app, size) -
                               "innerWidth, innerHeight]; })())")))
     frame_w, frame_h, view_w, view_h = box
     assert frame_w / frame_h == pytest.approx(width / height, rel=0.02)
-    # It fills one dimension of the view and fits inside the other.
+    # Fitted in the view: either at the stream's own size, or filling one dimension.
     assert frame_w <= view_w + 1 and frame_h <= view_h + 1
-    assert frame_w >= view_w - 1 or frame_h >= view_h - 1
+    assert (frame_w, frame_h) == (width, height) or frame_w >= view_w - 1 \
+        or frame_h >= view_h - 1
     lic = app.run(_license_size(app))
     assert lic == (width, height)
+
+
+@pytest.mark.parametrize(("view_size", "shown"), [
+    ((1600, 900), (1280, 720)),  # room to spare: the stream's own size, never scaled up
+    ((1274, 716), (1280, 720)),  # under 1 % short: its own size still, the edges cropped
+    ((800, 600), (800, 450)),  # too small: scaled down to fit, letter-boxed
+])
+def test_the_stream_is_shown_at_its_own_size_when_the_view_has_room(
+        qtbot, qloop, view_size: tuple[int, int], shown: tuple[int, int]) -> None:
+    """QtWebEngine copies a video shown 1:1 and scales any other size on the CPU, at several
+    times the cost (bench/bench_webview_scaling.py): the host page avoids scaling when it can."""
+    view = StreamView()
+    qtbot.addWidget(view)
+    view.resize(*view_size)
+    view.show()
+    qtbot.waitUntil(lambda: view.host_ready, timeout=10_000)
+    view.show_stream("http://127.0.0.1:9/stream", 1280, 720)
+    script = ("JSON.stringify((() => { const f = document.querySelector('iframe');"
+              " if (!f) return null; const r = f.getBoundingClientRect();"
+              " return [r.x, r.y, r.width, r.height, innerWidth, innerHeight,"
+              " devicePixelRatio]; })())")
+    box: list[float] = []
+
+    def measured() -> bool:
+        results: list[object] = []
+        view.page().runJavaScript(script, 0, results.append)
+        qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+        value = json.loads(str(results[0])) if results[0] else None
+        if value is None or (value[4], value[5]) != view_size:
+            return False  # no frame yet, or the page has not taken the view's size yet
+        box[:] = value
+        return True
+
+    qtbot.waitUntil(measured, timeout=10_000)
+    x, y, w, h, view_w, view_h, ratio = box
+    assert (round(w * ratio), round(h * ratio)) == shown
+    # Centred: an overflow is cropped evenly, bars are even.
+    assert x == pytest.approx((view_w - w) / 2, abs=1)
+    assert y == pytest.approx((view_h - h) / 2, abs=1)
 
 
 async def _license_size(app) -> tuple[int, int]:

@@ -284,7 +284,8 @@ class StreamView(QWebEngineView):
         self.setUrl(self._page.host_url)
 
     def show_stream(self, url: str, width: int, height: int) -> None:
-        """Frame `url` (token already appended) in the host page, letter-boxed at width:height."""
+        """Frame `url` (token already appended) in the host page: at width x height device
+        pixels when the view has room (never scaled up), else scaled down to fit, letter-boxed."""
         self._page.stream_origin = origin_of(url)
         if self._page.direct_mode:
             self.load_host()
