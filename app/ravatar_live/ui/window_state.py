@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
@@ -28,25 +28,44 @@ def default_conversation_width(window_width: int) -> int:
     return max(260, min(420, window_width * 27 // 100))
 
 
-def restore_window(window: QMainWindow, state: WindowState) -> None:
+def restore_window(window: QMainWindow, state: WindowState) -> bool:
     """Put the window back where it was (before it is shown); a first run gets a size that
-    fits the screen."""
+    fits the screen. True for that first-run size (not restored, not maximised)."""
     if state.geometry:
         try:
             if window.restoreGeometry(QByteArray(decode_geometry(state.geometry))):
                 if state.maximized:
                     window.setWindowState(window.windowState()
                                           | Qt.WindowState.WindowMaximized)
-                return
+                return False
         except SettingsError as exc:
             logger.info("window position not restored: %s", exc.user_message)
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    room = screen.availableGeometry()
-    width = max(MIN_WIDTH, min(DEFAULT_SIZE[0], room.width() * 9 // 10))
-    height = max(MIN_HEIGHT, min(DEFAULT_SIZE[1], room.height() * 9 // 10))
+    room = first_run_room(window)
+    width = max(MIN_WIDTH, min(DEFAULT_SIZE[0], room.width()))
+    height = max(MIN_HEIGHT, min(DEFAULT_SIZE[1], room.height()))
     window.resize(width, height)
     if state.maximized:
         window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
+        return False
+    return True
+
+
+def first_run_room(window: QMainWindow) -> QSize:
+    """What a first-run window may take: the screen's free area less a twentieth (for the
+    window's frame, and so that it does not look maximised)."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    room = screen.availableGeometry()
+    return QSize(room.width() * 19 // 20, room.height() * 19 // 20)
+
+
+def grown_to_show(window: QSize, view: QSize, picture: QSize, room: QSize) -> QSize:
+    """The window size at which its `view` holds `picture` (logical pixels) at its own size, as
+    a video player opens at its video's size: the view gains what the window gains (the caller
+    keeps the other panes as they are). Never smaller than `window`, never beyond `room`."""
+    width = window.width() + max(0, picture.width() - view.width())
+    height = window.height() + max(0, picture.height() - view.height())
+    return QSize(min(width, max(window.width(), room.width())),
+                 min(height, max(window.height(), room.height())))
 
 
 def place_panes(splitter: QSplitter, conversation_width: int) -> None:
