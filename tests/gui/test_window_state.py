@@ -60,10 +60,10 @@ def test_a_first_start_opens_large_enough_to_show_the_stream_at_its_own_size(
     from PySide6.QtCore import QSize
 
     from ravatar_live.settings import Settings
-    from ravatar_live.ui import main_window
+    from ravatar_live.ui import window_state
 
     room = (1824, 1026)
-    monkeypatch.setattr(main_window, "first_run_room", lambda _window: QSize(*room))
+    monkeypatch.setattr(window_state, "first_run_room", lambda _window: QSize(*room))
     app = make_app(settings=Settings(user_id="0123456789abcdef01234567",
                                      stream_width=stream[0], stream_height=stream[1]),
                    connect=False)

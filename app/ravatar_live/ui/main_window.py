@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,8 +63,7 @@ from ravatar_live.ui.window_state import (
     MIN_HEIGHT,
     MIN_WIDTH,
     capture_window,
-    first_run_room,
-    grown_to_show,
+    open_to_show,
     place_panes,
     restore_window,
 )
@@ -248,29 +246,13 @@ class MainWindow(QMainWindow):
         if not self._panes_placed:
             self._panes_placed = True
             place_panes(self.splitter, self.settings_service.window_state().conversation_width)
-            if self._first_run_size:
-                self._fit_stream_on_first_run()
+            if self._first_run_size:  # the web view then copies frames instead of scaling
+                settings = self.controller.settings
+                open_to_show(self, self.splitter, self.stream_view,
+                             QSize(settings.stream_width, settings.stream_height))
             # The stream has the focus at first: the push-to-talk key works at once, and Tab
             # goes on to the controls.
             self.stream_area.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _fit_stream_on_first_run(self) -> None:
-        """A first run opens large enough, where the screen allows, to show the stream at its
-        own size: the web view then copies each video frame instead of scaling it on the CPU
-        (3-4 times the cost, bench_webview_scaling), and the picture is as sharp as it gets."""
-        ratio = self.devicePixelRatioF() or 1.0
-        settings = self.controller.settings
-        picture = QSize(math.ceil(settings.stream_width / ratio),
-                        math.ceil(settings.stream_height / ratio))
-        target = grown_to_show(self.size(), self.stream_view.size(), picture,
-                               first_run_room(self))
-        if target == self.size():
-            return
-        pane = self.splitter.sizes()[-1]
-        self.resize(target)
-        if (layout := self.layout()) is not None:
-            layout.activate()  # the splitter takes the new width now...
-        place_panes(self.splitter, pane)  # ...and all of it goes to the stream side
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():

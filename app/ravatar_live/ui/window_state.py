@@ -4,10 +4,11 @@ back at start, captured at close (the settings service stores it)."""
 from __future__ import annotations
 
 import logging
+import math
 
 from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMainWindow, QSplitter
+from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from ravatar_live.settings import (
     CONVERSATION_WIDTH_RANGE,
@@ -66,6 +67,25 @@ def grown_to_show(window: QSize, view: QSize, picture: QSize, room: QSize) -> QS
     height = window.height() + max(0, picture.height() - view.height())
     return QSize(min(width, max(window.width(), room.width())),
                  min(height, max(window.height(), room.height())))
+
+
+def open_to_show(window: QMainWindow, splitter: QSplitter, view: QWidget,
+                 picture_px: QSize) -> None:
+    """At a first run's first show: grow `window`, where the screen allows, until `view` holds a
+    picture of `picture_px` device pixels one for one, the extra width all going to the view's
+    side of `splitter`. For the web view that means copying each video frame instead of scaling
+    it on the CPU (3-4 times the cost, bench_webview_scaling), and the sharpest picture."""
+    ratio = window.devicePixelRatioF() or 1.0
+    picture = QSize(math.ceil(picture_px.width() / ratio),
+                    math.ceil(picture_px.height() / ratio))
+    target = grown_to_show(window.size(), view.size(), picture, first_run_room(window))
+    if target == window.size():
+        return
+    pane = splitter.sizes()[-1]
+    window.resize(target)
+    if (layout := window.layout()) is not None:
+        layout.activate()  # the splitter takes the new width now...
+    place_panes(splitter, pane)  # ...and all of it goes to the view's side
 
 
 def place_panes(splitter: QSplitter, conversation_width: int) -> None:
