@@ -21,9 +21,14 @@ Level = QWebEnginePage.JavaScriptConsoleMessageLevel
 
 def js(app, script: str) -> object:
     """Evaluate JavaScript in the stream view's page and return its result."""
+    return view_js(app.qtbot, app.window.stream_view, script)
+
+
+def view_js(qtbot, view: StreamView, script: str) -> object:
+    """Evaluate JavaScript in `view`'s page and return its result."""
     results: list[object] = []
-    app.window.stream_view.page().runJavaScript(script, 0, results.append)
-    app.qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    view.page().runJavaScript(script, 0, results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     return results[0]
 
 
@@ -70,10 +75,8 @@ def test_the_stream_is_shown_at_its_own_size_when_the_view_has_room(
     box: list[float] = []
 
     def measured() -> bool:
-        results: list[object] = []
-        view.page().runJavaScript(script, 0, results.append)
-        qtbot.waitUntil(lambda: bool(results), timeout=10_000)
-        value = json.loads(str(results[0])) if results[0] else None
+        answer = view_js(qtbot, view, script)
+        value = json.loads(str(answer)) if answer else None
         if value is None or (value[4], value[5]) != view_size:
             return False  # no frame yet, or the page has not taken the view's size yet
         box[:] = value
