@@ -67,6 +67,7 @@ def test_a_backlog_is_capped_oldest_first() -> None:
         feed.push(ramp(160, start + 1))
     kept = round(MAX_BUFFER_S * SAMPLE_RATE)
     assert feed.dropped_samples == total - kept
+    assert feed.drops == (total - kept) // 160  # every push past the cap cut the oldest
     first = feed.next_frame()
     assert np.array_equal(first, ramp(FRAME_SAMPLES, total - kept + 1))
 

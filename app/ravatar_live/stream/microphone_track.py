@@ -53,6 +53,7 @@ class MicrophoneFeed:
         self.frames_sent = 0
         self.audio_frames_sent = 0
         self.dropped_samples = 0
+        self.drops = 0  # pushes that had to drop old audio (each leaves one gap)
         self.underruns = 0
 
     @property
@@ -77,6 +78,7 @@ class MicrophoneFeed:
             self._chunks.append(np.asarray(samples, dtype=np.int16).reshape(-1))
             self._buffered += len(samples)
             excess = self._buffered - round(MAX_BUFFER_S * SAMPLE_RATE)
+            self.drops += excess > 0
             while excess > 0 and self._chunks:
                 first = self._chunks[0]
                 cut = min(excess, len(first))
