@@ -32,10 +32,26 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ravatar_live.audio.echo_gate import HALF_DUPLEX_FLOOR_DBFS, GatedVad, ResidualEcho, dbfs
+from ravatar_live.audio.echo_check import (
+    CHECK_S,
+    ECHO_LIKENESS,
+    MAX_DELAY_S,
+    REJUDGE_S,
+    echo_likeness,
+    judged_span,
+)
+from ravatar_live.audio.echo_gate import (
+    HALF_DUPLEX_FLOOR_DBFS,
+    SPEAKING_DBFS,
+    GatedVad,
+    ResidualEcho,
+    dbfs,
+    rms,
+)
 from ravatar_live.audio.far_end import FarEndReference
 from ravatar_live.audio.listeners import Listeners
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.audio.take_audio import TakeAudio
 from ravatar_live.audio.vad import Vad
 
 if TYPE_CHECKING:
@@ -44,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EchoProtection = Literal["echo-cancellation", "half-duplex", "off"]
+TakeVerdict = Literal["wait", "voice", "echo"]
 FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
 # A microphone frame waits at most this long for its reference to arrive. The native player's
 # tap hands audio over before it plays (no wait); the web view's posts each block after it
@@ -83,6 +100,7 @@ class EchoGuard:
         self._residual = ResidualEcho()
         self._gate: GatedVad | None = None
         self.frames = 0
+        self.echo_takes_dropped = 0  # takes judged to be the avatar's echo (echo_check.py)
         self.protection: EchoProtection = "half-duplex"
 
     def configure(self, *, echo_cancellation: bool, noise_suppression: bool) -> None:
@@ -155,6 +173,45 @@ class EchoGuard:
             talking = self._gate is not None and self._gate.is_open
             self._residual.frame(reference, cleaned, learn=not talking)
         return cleaned
+
+    def echo_likeness(self, audio: Int16Array, end: float) -> float | None:
+        """How closely ``audio`` (cleaned; its last sample arrived at ``end``) follows what the
+        avatar played over it and up to ``MAX_DELAY_S`` before (``echo_check.py``); 0.0 when
+        the avatar was silent then, None when the audio is too quiet to tell."""
+        before = round(MAX_DELAY_S * SAMPLE_RATE)
+        count = audio.size + before
+        reference = self.far_end.read(end - count / SAMPLE_RATE, count)
+        if rms(reference) < dbfs(SPEAKING_DBFS):
+            return 0.0
+        return echo_likeness(audio, reference)
+
+    def judge_take(self, take: TakeAudio, end: float, *, final: bool) -> TakeVerdict:
+        """A hands-free take held for the echo check (its last sample arrived at ``end``). Its
+        newest ``CHECK_S`` is judged, and again every ``REJUDGE_S`` while it lasts: "voice" as
+        soon as it does not follow the avatar's voice (the whole take goes out, its start
+        too); "echo" when it ended (``final``) having followed it; "wait" meanwhile."""
+        due = take.samples >= max(round(CHECK_S * SAMPLE_RATE),
+                                  take.echo_judged_at + round(REJUDGE_S * SAMPLE_RATE))
+        if not (due or final):
+            return "wait"
+        take.echo_judged_at = take.samples
+        span = judged_span(take.samples)
+        likeness = None if span is None else self.echo_likeness(take.audio()[-span:], end)
+        if likeness is not None and likeness < ECHO_LIKENESS:
+            take.echo_check = False
+            log.debug("take kept: echo likeness %.2f", likeness)
+            return "voice"
+        if likeness is not None:
+            take.echo_likeness = max(take.echo_likeness, likeness)
+        if not final:
+            return "wait"
+        take.echo_check = False
+        if take.echo_likeness < ECHO_LIKENESS:
+            return "voice"  # never clearly judged either way: the user's benefit
+        self.echo_takes_dropped += 1
+        log.info("take dropped: it followed the avatar's voice (echo likeness %.2f)",
+                 take.echo_likeness)
+        return "echo"
 
     def guard_vad(self, vad: Vad) -> Vad:
         """The hands-free VAD, gated while the avatar speaks (the newest one is watched: while

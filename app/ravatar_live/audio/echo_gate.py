@@ -28,12 +28,22 @@ FULL_SCALE = 32768.0
 HALF_DUPLEX_FLOOR_DBFS = -30.0  # no reference: "speak up to interrupt"
 _MIN_FLOOR_DBFS = -50.0         # a voice below this is never taken while the avatar speaks
 _MARGIN_DB = 6.0                # a voice this much above the loud residual is the user's
-_SPEAKING_DBFS = -45.0          # reference louder than this: the avatar speaks
+SPEAKING_DBFS = -45.0           # reference louder than this: the avatar speaks
 _TAIL_FRAMES = 80               # echo comes up to ~0.5 s late (+ its room tail): 800 ms
 _LEARN_FRAMES = 500             # the residual ratio over the last 5 s of the avatar speaking
 _PERCENTILE = 90                # the residual's loud moments, not its average
 _LEARN_MIN_FRAMES = 200         # AEC3 converges over its first seconds: trust 2 s of learning
 _FIRST_RATIO = 1.0              # until then: the residual may be as loud as the avatar
+# After the user talked over the avatar the canceller re-converges for a moment: what it leaves
+# then says nothing about the steady residual (learning it raised the floor above the user's
+# voice barge-in after barge-in, -46 to -12 dBFS over 10 of them end to end).
+_AFTER_TALK_FRAMES = 100
+# A voice is above the floor for a moment before the gate opens on it: frames are learned this
+# much later, and forgotten when the gate opens (they were the user's onset, not echo).
+_ONSET_FRAMES = 40
+# Once measured, the floor never asks more than the avatar's own peak level: a louder leak is
+# left to the echo check (echo_check.py), which tells it from a voice by its shape.
+_MAX_RATIO = 0.5
 
 
 def rms(samples: Int16Array) -> float:
@@ -49,22 +59,32 @@ class ResidualEcho:
     def __init__(self) -> None:
         self._reference = deque[float](maxlen=_TAIL_FRAMES)
         self._ratios = deque[float](maxlen=_LEARN_FRAMES)
-        self._speaking = dbfs(_SPEAKING_DBFS)
+        self._speaking = dbfs(SPEAKING_DBFS)
+        self._settling = 0  # frames still to skip after the user talked
+        self._recent = deque[float]()  # the newest ratios, learned once they are not an onset
 
     def frame(self, reference: Int16Array, cleaned: Int16Array, *, learn: bool = True) -> None:
         """One 10 ms frame: the reference played meanwhile and what the canceller left.
         ``learn=False`` while the user talks: their voice is not residual echo."""
         self._reference.append(rms(reference))
         tail = max(self._reference)
-        if learn and tail > self._speaking:
-            self._ratios.append(rms(cleaned) / tail)
+        if not learn:
+            # The frames just before were the start of the user's voice, not residual echo.
+            self._recent.clear()
+            self._settling = _AFTER_TALK_FRAMES
+        elif self._settling:
+            self._settling -= 1
+        elif tail > self._speaking:
+            self._recent.append(rms(cleaned) / tail)
+            if len(self._recent) > _ONSET_FRAMES:
+                self._ratios.append(self._recent.popleft())
 
     def floor(self) -> float | None:
         """The level (int16 RMS) a voice must pass now; None when the avatar is quiet."""
         tail = max(self._reference, default=0.0)
         if tail <= self._speaking:
             return None
-        ratio = (float(np.percentile(self._ratios, _PERCENTILE))
+        ratio = (min(_MAX_RATIO, float(np.percentile(self._ratios, _PERCENTILE)))
                  if len(self._ratios) >= _LEARN_MIN_FRAMES else _FIRST_RATIO)
         return max(dbfs(_MIN_FLOOR_DBFS), ratio * tail * 10 ** (_MARGIN_DB / 20))
 

@@ -24,13 +24,13 @@ from collections.abc import Callable
 import numpy as np
 import soxr
 
+from ravatar_live.audio.echo_gate import SPEAKING_DBFS
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
 
 _CAPACITY_S = 4.0        # the reference kept: well over any device delay worth cancelling
 _JOIN_S = 0.03           # a block this close to where the last one ended continues it
 _ALIVE_S = 1.0           # fed within this long: the reference is there
 _AUDIBLE_HOLD_S = 1.2    # an avatar-audible report counts this long
-_SPEAKING_DBFS = -45.0   # reference louder than this: the avatar speaks
 
 
 class FarEndReference:
@@ -134,7 +134,7 @@ class FarEndReference:
         self._stamps[slots] = index
         self._next_index = start + samples.size
         level = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) / 32768.0
-        if level > 10 ** (_SPEAKING_DBFS / 20):
+        if level > 10 ** (SPEAKING_DBFS / 20):
             self._speaking_until = max(self._speaking_until,
                                        (start + samples.size) / SAMPLE_RATE + 0.3)
 

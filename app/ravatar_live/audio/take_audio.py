@@ -24,6 +24,9 @@ class TakeAudio:
         self.push_to_talk = push_to_talk
         self.started_wall = started_wall
         self.confirmed = False
+        self.echo_check = False  # confirmed by the VAD, held until judged not to be echo
+        self.echo_judged_at = 0  # its length when last judged
+        self.echo_likeness = 0.0  # the highest judged so far
         self.upto = 0
         self.parts: list[Int16Array] = []
         self.samples = 0

@@ -140,10 +140,6 @@ class VoiceController:
         return self._mic.capture
 
     @property
-    def overflow_count(self) -> int:
-        return self._mic.capture.overflow_count
-
-    @property
     def turn_model_failure(self) -> str:
         """Why hands-free runs without the end-of-turn model; empty when it is in use (or not
         loaded yet)."""
@@ -339,17 +335,39 @@ class VoiceController:
                 self._take = take
                 self._set_state("speech")
             elif isinstance(event, Confirmed) and self._take is not None:
-                self._output.confirm(self._take, arrived_at)
+                # While the avatar speaks, a take goes out only once it is judged not to be
+                # its echo (echo_check.py); until then it gathers audio.
+                self._take.echo_check = self.echo.protection == "echo-cancellation"
+                if not self._take.echo_check:
+                    self._output.confirm(self._take, arrived_at)
             elif isinstance(event, Ended) and self._take is not None:
                 take = self._take
                 self._extend_vad_take(take, event.closed, arrived_at)
-                if event.accepted:
+                if event.accepted and self._not_echo(take, arrived_at, final=True):
                     self._finish(take)
-                else:
+                elif self._take is take:
                     self._take = None
                     self._set_state("listening")
-        if self._take is not None:
-            self._extend_vad_take(self._take, self._hands_free.position, arrived_at)
+        current = self._take
+        if current is not None:
+            self._extend_vad_take(current, self._hands_free.position, arrived_at)
+            if current.echo_check:
+                self._not_echo(current, arrived_at, final=False)
+
+    def _not_echo(self, take: TakeAudio, arrived_at: float, *, final: bool) -> bool:
+        """A take held for the echo check: confirmed once judged the user's (True), dropped
+        when judged the avatar's echo (False: listening afresh, the detector forgets it)."""
+        if not take.echo_check:
+            return True
+        end = arrived_at - (self._history.total - take.upto) / SAMPLE_RATE
+        verdict = self.echo.judge_take(take, end, final=final)
+        if verdict == "echo":
+            self._take = None
+            self._arm_vad()
+            return False
+        if verdict == "voice":
+            self._output.confirm(take, arrived_at)
+        return True
 
     def _extend_vad_take(self, take: TakeAudio, upto: int, arrived_at: float) -> None:
         if upto <= take.upto:

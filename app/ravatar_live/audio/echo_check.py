@@ -1,0 +1,97 @@
+"""Is a hands-free take the avatar's own voice? Judged before the take goes out.
+
+AEC3 loses the echo for a while when the echo path jumps: an audio stack that re-buffers under
+load moves it by tens to hundreds of milliseconds (measured over PulseAudio on a busy machine:
+the canceller's echo reduction fell from ~40 dB to ~0 dB within 50 ms, often with no gap in our
+own playback to warn of it). What leaks is as loud as the echo itself, above any level floor
+learned while the canceller worked, and it is speech, so the VAD opens a take for it.
+
+Its shape gives it away. A leak follows what the avatar played — band by band, at one delay —
+whatever the room does to it; the user's voice does not, even mixed with some echo. So when a
+take would be confirmed while the avatar has been speaking, the last ``CHECK_S`` of what the
+canceller let through is compared with the reference over every delay up to ``MAX_DELAY_S``:
+the amplitude in 24 bands every 10 ms, each band's track normalised over the frames where the
+take sounds, the best mean product over the delays (``echo_likeness``: 1 for the echo alone in
+a dead room, near 0 for an unrelated voice). Measured (tests/unit/test_echo_check.py, espeak-ng
+voices, 0.8 s windows): the echo through simulated rooms scores 0.67 or more, a voice over what
+a working canceller leaves of the echo 0.42 at most.
+A take that scores ``ECHO_LIKENESS`` or more is held and judged again on its newest audio as
+it goes on: the user who starts under the avatar's echo and talks on is sent whole, start and
+all, once their own voice dominates; a take that ends still following the avatar is dropped,
+and nothing of it is sent.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+
+from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+
+CHECK_S = 0.8          # the take's newest audio judged (shorter takes: all of it)
+REJUDGE_S = 0.4        # a take that still follows the avatar is judged again this much later
+MIN_CHECK_S = 0.3      # less than this cannot be told apart
+MIN_ACTIVE_S = 0.3     # ...nor less sounding audio than this
+MAX_DELAY_S = 1.0      # echo comes at most this long after its reference played
+ECHO_LIKENESS = 0.5    # a take scoring this or more is the avatar's echo
+
+_HOP = SAMPLE_RATE // 100      # a frame every 10 ms
+_FRAME = SAMPLE_RATE // 50     # of 20 ms
+_FFT = 512
+_FLOOR = 1e3       # energy floor (about -90 dB of full scale): digital silence is not loud
+_ACTIVE_DB = 30.0  # frames this far below the window's loudest are not judged
+_WINDOW = np.hanning(_FRAME)
+_bin_hz = np.fft.rfftfreq(_FFT, 1 / SAMPLE_RATE)
+# 24 bands spaced like hearing's, 150 Hz to 7 kHz: fine enough that two voices saying different
+# things rarely share a pattern by chance (7 bands let a user's voice reach 0.60), coarse enough
+# that a room's colouring does not break the echo's.
+_BANDS = [band for lo, hi in pairwise(np.geomspace(150, 7000, 25))
+          if (band := (_bin_hz >= lo) & (_bin_hz < hi)).any()]
+
+
+def band_power(samples: Int16Array) -> np.ndarray:
+    """Energy per band, 20 ms frames every 10 ms: shape (bands, frames)."""
+    frames = (samples.size - _FRAME) // _HOP + 1
+    if frames < 1:
+        return np.zeros((len(_BANDS), 0))
+    starts = np.arange(frames)[:, np.newaxis] * _HOP
+    x = samples.astype(np.float64)[starts + np.arange(_FRAME)] * _WINDOW
+    power = np.abs(np.fft.rfft(x, _FFT, axis=1)) ** 2
+    return np.stack([power[:, band].sum(axis=1) for band in _BANDS])
+
+
+def echo_likeness(audio: Int16Array, reference: Int16Array) -> float | None:
+    """How closely ``audio`` follows ``reference`` at its best delay (-1..1), over the frames
+    where ``audio`` is sounding (within ``_ACTIVE_DB`` of its loudest); None when fewer than
+    ``MIN_ACTIVE_S`` are: a fading tail and silence cannot be told apart from anything.
+    ``reference`` covers the same stretch of time as ``audio`` and ``MAX_DELAY_S`` (or less)
+    before it."""
+    power = band_power(audio)
+    # Amplitude envelopes: the loud syllables a room smears least carry the pattern (log
+    # energy let the quiet detail a room blurs count as much: echo 0.49 at worst, not 0.67).
+    a = np.sqrt(power)
+    r = np.sqrt(band_power(reference))
+    n = a.shape[1]
+    lags = r.shape[1] - n + 1
+    if n < 2 or lags < 1:
+        return None
+    loudness = 10 * np.log10(power.sum(axis=0) + _FLOOR)
+    active = loudness >= loudness.max() - _ACTIVE_DB
+    if active.sum() < MIN_ACTIVE_S * 100:
+        return None
+    a = a[:, active]
+    a = (a - a.mean(axis=1, keepdims=True)) / np.maximum(a.std(axis=1, keepdims=True), 1e-6)
+    # Every delay's stretch of the reference at the same frames, normalised band by band.
+    stretches = np.lib.stride_tricks.sliding_window_view(r, n, axis=1)[:, :, active]
+    mean = stretches.mean(axis=2, keepdims=True)
+    spread = np.maximum(stretches.std(axis=2, keepdims=True), 1e-6)
+    scores = np.einsum("blk,bk->l", (stretches - mean) / spread, a) / a.size
+    return float(scores.max())
+
+
+def judged_span(take_samples: int) -> int | None:
+    """How much of a take of ``take_samples`` to judge; None: too short to tell."""
+    if take_samples < MIN_CHECK_S * SAMPLE_RATE:
+        return None
+    return min(take_samples, round(CHECK_S * SAMPLE_RATE))
