@@ -174,3 +174,42 @@ def test_the_inline_judge_releases_a_verdict_after_its_latency(model: SmartTurnM
     judge.ask(1, natural_phrase(), at_sample=16_000)
     assert judge.ready(16_000 + 1599) == []
     assert [v.pause_id for v in judge.ready(16_000 + 1600)] == [1]
+
+
+def test_the_model_loads_at_the_first_speech_not_before(tmp_path: Path) -> None:
+    """Hands-free that is never spoken to does not pay for the model (~80 MB); the check finds a
+    missing model at once, so Settings can say why before anyone speaks."""
+    loads: list[str] = []
+    checked = threading.Event()
+
+    class Tiny:
+        window_s = 8.0
+
+        def completion_probability(self, samples: Int16Array) -> float:
+            return 0.5
+
+    def load() -> Tiny:
+        loads.append(threading.current_thread().name)
+        return Tiny()
+
+    judge = BackgroundJudge(load, check=checked.set)
+    try:
+        assert checked.wait(30.0) and not judge._loaded.is_set()
+        assert loads == [] and judge.failure == ""
+        judge.prepare()
+        judge.prepare()                      # a second speech start: nothing more to load
+        assert judge.wait_loaded(30.0)
+        assert len(loads) == 1 and loads[0].startswith("turn-model")
+    finally:
+        judge.close()
+
+    missing = BackgroundJudge(load, check=lambda: SmartTurnModel.check(tmp_path / "x.onnx"))
+    try:
+        assert missing._loaded.wait(30.0)    # known at once, without any speech
+        assert "not installed" in missing.failure
+        missing.prepare()
+        missing.ask(1, np.zeros(16_000, np.int16), 0)
+        assert missing.ready(0, wait_s=30.0) == [Verdict(1, None)]
+        assert len(loads) == 1               # never tried to load
+    finally:
+        missing.close()

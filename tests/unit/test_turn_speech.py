@@ -136,3 +136,18 @@ async def test_without_the_model_hands_free_falls_back_to_the_hangover(
         assert "not installed" in voice.turn_model_failure
     finally:
         voice.close()
+
+
+async def test_hands_free_readies_the_model_when_speech_begins(sentence: Clip) -> None:
+    prepared: list[int] = []
+
+    class Watched(InlineJudge):
+        def prepare(self) -> None:
+            prepared.append(1)
+
+    count, voice = await _hands_free_takes(sentence, Watched(SmartTurnModel()))
+    try:
+        assert count == 1
+        assert len(prepared) >= 1  # each speech start says so; loading happens once
+    finally:
+        voice.close()

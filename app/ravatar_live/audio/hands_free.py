@@ -1,6 +1,7 @@
 """Hands-free detection for the voice controller: the VAD and the take logic (``Segmenter``) over
 the microphone's sample history, with the events' positions made absolute (history indices),
-and the end-of-turn model's judge, made at the first hands-free take and kept."""
+and the end-of-turn model's judge, made when hands-free is armed and kept (its model loads at
+the first speech)."""
 
 from __future__ import annotations
 
@@ -76,8 +77,11 @@ class HandsFree:
     def push(self, samples: Int16Array) -> list[HandsFreeEvent]:
         if self._segmenter is None:
             return []
-        return [self._absolute(e) for e in self._segmenter.push(samples)
-                if isinstance(e, SpeechStarted | TakeConfirmed | TakeEnded)]
+        events = [self._absolute(e) for e in self._segmenter.push(samples)
+                  if isinstance(e, SpeechStarted | TakeConfirmed | TakeEnded)]
+        if self.turn_judge is not None and any(isinstance(e, Speech) for e in events):
+            self.turn_judge.prepare()  # the model loads while the user speaks, if not yet
+        return events
 
     def finish(self) -> list[HandsFreeEvent]:
         """The audio ended: close a take in progress."""

@@ -54,6 +54,10 @@ class TurnJudge(Protocol):
         """Verdicts available once the stream has reached ``position``."""
         ...
 
+    def prepare(self) -> None:
+        """Speech began: have the model ready for the pause that may follow."""
+        ...
+
     @property
     def failure(self) -> str:
         """Why the model cannot judge, in plain words; empty when it can (or is loading)."""
@@ -89,6 +93,9 @@ class InlineJudge:
     def close(self) -> None:
         self._waiting.clear()
 
+    def prepare(self) -> None:
+        pass  # the model was loaded before this judge was made
+
     def ask(self, pause_id: int, samples: Int16Array, at_sample: int) -> None:
         verdict = _judge(self._model, pause_id, samples)
         self.verdicts.append(verdict)
@@ -102,9 +109,16 @@ class InlineJudge:
 
 
 class BackgroundJudge:
-    """Loads the model on its worker thread and judges there; ``close()`` stops the thread."""
+    """Loads the model on its worker thread and judges there; ``close()`` stops the thread.
 
-    def __init__(self, load_model: Callable[[], TurnModel], *, window_s: float = 8.0) -> None:
+    The model (with its runtime, ~80 MB) loads when speech first begins (``prepare``), not when
+    hands-free starts: a session that listens and is never spoken to does not pay for it, and
+    the load (~0.3 s) is over before the first pause is judged. ``check`` (run at once, on the
+    worker) finds a missing or damaged model early, so Settings can say why before anyone
+    speaks."""
+
+    def __init__(self, load_model: Callable[[], TurnModel], *, window_s: float = 8.0,
+                 check: Callable[[], None] | None = None) -> None:
         self.window_s = window_s
         self._answers: queue.SimpleQueue[Verdict] = queue.SimpleQueue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-model")
@@ -112,7 +126,14 @@ class BackgroundJudge:
         self._failure = ""
         self._loaded = threading.Event()
         self._waiting: Future[None] | None = None
-        self._load_job = self._executor.submit(self._load, load_model)
+        self._load_model = load_model
+        self._load_job: Future[None] | None = None
+        if check is not None:
+            self._executor.submit(self._check, check)
+
+    def prepare(self) -> None:
+        if self._load_job is None:
+            self._load_job = self._executor.submit(self._load, self._load_model)
 
     @property
     def failure(self) -> str:
@@ -120,13 +141,16 @@ class BackgroundJudge:
         return self._failure
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
-        """Block until the model loaded or failed (tests and the takes tool)."""
+        """Load the model if not yet asked to, and block until it loaded or failed (tests and
+        the takes tool)."""
+        self.prepare()
         return self._loaded.wait(timeout)
 
     def ask(self, pause_id: int, samples: Int16Array, at_sample: int) -> None:
         if self._failure:  # known unavailable: answer at once, the hangover takes over
             self._answers.put(Verdict(pause_id, None))
             return
+        self.prepare()  # a pause without a speech start first (tests): load now
         if self._waiting is not None:
             self._waiting.cancel()  # a question not started yet is moot: a newer pause came
         self._waiting = self._executor.submit(self._run, pause_id, samples)
@@ -146,18 +170,30 @@ class BackgroundJudge:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def _check(self, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except Exception as exc:  # whatever it is, hands-free must go on without the model
+            self._unavailable(exc)
+            self._loaded.set()  # nothing will load
+
     def _load(self, load_model: Callable[[], TurnModel]) -> None:
+        if self._failure:
+            return  # the check already found it unusable
         try:
             self._model = load_model()
             self.window_s = self._model.window_s
         except Exception as exc:  # whatever it is, hands-free must go on without the model
-            why = exc if isinstance(exc, AudioError) else AudioError(
-                "The end-of-turn model could not be loaded.", detail=repr(exc))
-            self._failure = why.user_message
-            log.warning("end-of-turn model unavailable: %s; hands-free ends takes after the "
-                        "plain pause length", why)
+            self._unavailable(exc)
         finally:
             self._loaded.set()
+
+    def _unavailable(self, exc: Exception) -> None:
+        why = exc if isinstance(exc, AudioError) else AudioError(
+            "The end-of-turn model could not be loaded.", detail=repr(exc))
+        self._failure = why.user_message
+        log.warning("end-of-turn model unavailable: %s; hands-free ends takes after the "
+                    "plain pause length", why)
 
     def _run(self, pause_id: int, samples: Int16Array) -> None:
         if self._model is None:

@@ -9,6 +9,7 @@ as 80 x 800 log-mel features (``log_mel.py``) and answers a probability (a sigmo
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ class SmartTurnModel:
     """One ONNX Runtime session on one thread; call it from a worker, never the GUI thread."""
 
     window_s = 8.0  # the model's fixed input: the newest 8 s of audio
+
+    @staticmethod
+    def check(path: Path | None = None) -> None:
+        """Raise TurnModelUnavailableError if the model could not load: its file is missing or
+        damaged, or onnxruntime is not installed (without loading either)."""
+        verify_model_file(path or default_model_path())
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise TurnModelUnavailableError(
+                "The end-of-turn model needs onnxruntime, which is not installed.")
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or default_model_path()

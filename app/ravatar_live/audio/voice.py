@@ -63,8 +63,8 @@ _HISTORY = SAMPLE_RATE * 4  # pre-roll and VAD lag fit comfortably in 4 s
 
 
 def default_turn_judge() -> TurnJudge:
-    """The smart-turn model, loaded and run on its own worker thread."""
-    return BackgroundJudge(SmartTurnModel)
+    """The smart-turn model, loaded (at the first speech) and run on its own worker thread."""
+    return BackgroundJudge(SmartTurnModel, check=SmartTurnModel.check)
 
 
 class VoiceController:
