@@ -37,6 +37,7 @@ from ravatar_live.audio.echo_check import (
     ECHO_LIKENESS,
     MAX_DELAY_S,
     REJUDGE_S,
+    STILL_ECHO_BELOW,
     echo_likeness,
     judged_span,
 )
@@ -197,7 +198,8 @@ class EchoGuard:
         take.echo_judged_at = take.samples
         span = judged_span(take.samples)
         likeness = None if span is None else self.echo_likeness(take.audio()[-span:], end)
-        if likeness is not None and likeness < ECHO_LIKENESS:
+        limit = ECHO_LIKENESS if take.echo_likeness == 0.0 else STILL_ECHO_BELOW
+        if likeness is not None and likeness < limit:
             take.echo_check = False
             log.debug("take kept: echo likeness %.2f", likeness)
             return "voice"
