@@ -26,6 +26,7 @@ from typing import Protocol
 
 from ravatar_live.audio.errors import AudioError
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.audio.turn_model import SmartTurnModel
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +201,8 @@ class BackgroundJudge:
             self._answers.put(Verdict(pause_id, None))
             return
         self._answers.put(_judge(self._model, pause_id, samples))
+
+
+def default_turn_judge() -> TurnJudge:
+    """The smart-turn model, loaded (at the first speech) and run on its own worker thread."""
+    return BackgroundJudge(SmartTurnModel, check=SmartTurnModel.check)

@@ -1,39 +1,34 @@
 """VoiceController: the one Qt-free façade the UI binds to for everything voice.
 
-Build it once on the loop thread (qasync) with a capture backend
-(``capture_default.default_capture()``) and connect its listeners (``Listeners.connect``):
-``on_level`` (rms, peak in 0..1, ~20/s), ``on_state`` (a VoiceState), ``on_mic_phase``
-(closed/opening/open), ``on_take_started`` (the take is real: audio may go out), ``on_pcm_chunk``
-(base64 of one 4096-sample chunk), ``on_take_finished`` (wav, push_to_talk, streamed: send the
-WAV as one blob when not streamed; when streamed every chunk, the last padded, already went
-out) and ``on_error`` (a CaptureError with a readable ``user_message``). Every callback runs on
-the loop thread; a listener that raises is logged, never fatal.
+Build it once on the loop thread (qasync) with a capture backend (``capture_default``) and
+connect its listeners: ``on_level`` (rms, peak in 0..1, ~20/s), ``on_state`` (a VoiceState),
+``on_mic_phase`` (closed/opening/open), ``on_take_started`` (the take is real: audio may go
+out), ``on_pcm_chunk`` (base64 of one 4096-sample chunk), ``on_take_finished`` (wav,
+push_to_talk, streamed: send the WAV as one blob unless every chunk already went out) and
+``on_error`` (a CaptureError with a readable ``user_message``). Callbacks run on the loop
+thread; one that raises is logged, never fatal.
 
 Nothing here blocks the loop on the device: the microphone opens, switches and closes on its own
-worker thread (``microphone.py``); meanwhile the state is ``opening``. A failure (no microphone,
-device busy, device lost mid-take) arrives on ``on_error`` and the controller returns to
-``idle`` with the microphone closed; ``set_device(other_id)`` and ``start_listening()`` recover
-with no restart.
+worker thread (``microphone.py``; state ``opening`` meanwhile). A failure (no microphone, device
+busy or lost mid-take) arrives on ``on_error`` with the microphone closed and state ``idle``;
+``set_device(other_id)`` and ``start_listening()`` recover with no restart.
 
-Modes
------
 * ``start_listening()`` opens the mic (the meter runs); in ``"vad"`` mode it also listens for
-  takes (state ``listening``). ``stop_listening()`` closes it and drops a take in progress.
-  ``set_device(id)`` (None = system default) switches an open mic (a take is dropped).
-* ``set_mode("vad" | "push-to-talk" | "record")`` works at any time; leaving ``vad`` in the
-  middle of a take finishes that take normally.
+  takes. ``stop_listening()`` closes it and drops a take in progress. ``set_device(id)`` (None:
+  the system default) switches an open mic (a take is dropped).
+* ``set_mode("vad" | "push-to-talk" | "record")`` works at any time; leaving ``vad`` mid-take
+  finishes that take normally.
 * Hands-free: listening -> speech -> take_started (enough speech) -> chunks -> sending ->
-  take_finished -> listening. Clicks and coughs send nothing. The end-of-turn model judges each
-  pause (``hands_free.py``, ``turn_judge.py``).
+  take_finished -> listening. Clicks and coughs send nothing; the end-of-turn model judges each
+  pause (``hands_free.py``); while the avatar speaks a take is held until judged not to be its
+  echo (``echo_check.py``).
 * ``press()`` / ``release()``: push-to-talk in any mode (the VAD pauses); a hold shorter than
-  ``settings.tap_s`` is a tap and sends nothing. ``start_recording()`` / ``stop_recording()``:
-  record-and-send; shorter than ``settings.min_record_s`` sends nothing. Either opens the mic if
-  needed (the take gathers audio once it is open).
-* Every take is capped at ``settings.takes.max_take_s`` (15 s); a capped manual take ends, and
-  the matching release()/stop_recording() is then a no-op. ``settings.stream_pcm`` (default)
-  streams chunks while the user speaks; False sends one WAV per take.
+  ``tap_s`` sends nothing. ``start_recording()`` / ``stop_recording()``: record-and-send;
+  shorter than ``min_record_s`` sends nothing. Either opens the mic if needed.
+* Every take is capped at ``takes.max_take_s`` (15 s); after a capped manual take the matching
+  release is a no-op. ``stream_pcm`` (default) streams chunks while the user speaks; False sends
+  one WAV per take.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -53,18 +48,12 @@ from ravatar_live.audio.microphone import MicPhase, Microphone
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
 from ravatar_live.audio.settings import VoiceMode, VoiceSettings, VoiceState
 from ravatar_live.audio.take_audio import TakeAudio, TakeOutput
-from ravatar_live.audio.turn_judge import BackgroundJudge, TurnJudge
-from ravatar_live.audio.turn_model import SmartTurnModel
+from ravatar_live.audio.turn_judge import TurnJudge, default_turn_judge
 from ravatar_live.audio.vad import Vad, make_vad
 
 log = logging.getLogger(__name__)
 
 _HISTORY = SAMPLE_RATE * 4  # pre-roll and VAD lag fit comfortably in 4 s
-
-
-def default_turn_judge() -> TurnJudge:
-    """The smart-turn model, loaded (at the first speech) and run on its own worker thread."""
-    return BackgroundJudge(SmartTurnModel, check=SmartTurnModel.check)
 
 
 class VoiceController:
@@ -335,8 +324,6 @@ class VoiceController:
                 self._take = take
                 self._set_state("speech")
             elif isinstance(event, Confirmed) and self._take is not None:
-                # While the avatar speaks, a take goes out only once it is judged not to be
-                # its echo (echo_check.py); until then it gathers audio.
                 self._take.echo_check = self.echo.protection == "echo-cancellation"
                 if not self._take.echo_check:
                     self._output.confirm(self._take, arrived_at)
