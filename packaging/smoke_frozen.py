@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,8 +42,10 @@ SESSION_ENDED = "live session ended"
 REQUIRED = (STARTUP, STREAM_START, SESSION_ENDED)
 # With --virtual-mic: capture (PyAudio/PortAudio/libpulse from the bundle) must open the microphone.
 MIC_OPEN = "microphone open"
-# With --voice-mode vad as well: hands-free loads the end-of-turn model (onnxruntime + weights).
+# With --voice-mode vad as well: a sentence is spoken into the microphone once it is open, and
+# hands-free loads the end-of-turn model (onnxruntime + weights) when it hears speech begin.
 TURN_MODEL_LOADED = "end-of-turn model loaded"
+SPOKEN = "What time do you open tomorrow"
 
 # Anything here means the build is missing a piece, whatever the exit status says.
 FORBIDDEN = tuple(
@@ -183,25 +185,46 @@ def run_smoke(
     """Run `command` headless once and check its output; never raises for app failures.
 
     With `virtual_mic`, a private PulseAudio microphone is running and MIC_OPEN is required too
-    (pass `--voice-mode vad` in `command` to also load the VAD and end-of-turn models, and then
-    require TURN_MODEL_LOADED)."""
+    (pass `--voice-mode vad` in `command` to also speak a sentence into it once it is open,
+    which loads the VAD and end-of-turn models, and then require TURN_MODEL_LOADED)."""
     home = keep_home or Path(tempfile.mkdtemp(prefix="ravatar-smoke-home-"))
     try:
         if not virtual_mic:
             return _run_once(command, home, timeout_s=timeout_s, exit_after_s=exit_after_s,
                              extra_env=extra_env or {}, also_required=())
+        hands_free = "vad" in command
         with virtual_microphone(home) as pulse_env:
+            speech = _speaker(home, pulse_env) if hands_free else None
             return _run_once(command, home, timeout_s=timeout_s, exit_after_s=exit_after_s,
                              extra_env={**(extra_env or {}), **pulse_env},
                              also_required=(MIC_OPEN, *((TURN_MODEL_LOADED,)
-                                                        if "vad" in command else ())))
+                                                        if hands_free else ())),
+                             on_mic_open=speech)
     finally:
         if keep_home is None:
             shutil.rmtree(home, ignore_errors=True)
 
 
+def _speaker(home: Path, pulse_env: dict[str, str]) -> Callable[[], None]:
+    """Make SPOKEN with espeak-ng now; the returned call plays it into the microphone."""
+    espeak, paplay = shutil.which("espeak-ng"), shutil.which("paplay")
+    if espeak is None or paplay is None:
+        raise SmokeSetupError("--voice-mode vad needs espeak-ng and paplay to speak into the "
+                              "microphone (Debian: espeak-ng pulseaudio-utils)")
+    wav = home / "spoken.wav"
+    subprocess.run([espeak, "-v", "en-us", "-w", str(wav), SPOKEN], check=True,
+                   capture_output=True, timeout=30)
+
+    def speak() -> None:
+        subprocess.run([paplay, "-d", "vsink", str(wav)], env={**os.environ, **pulse_env},
+                       capture_output=True, timeout=30, check=False)
+
+    return speak
+
+
 def _run_once(command: list[str], home: Path, *, timeout_s: float, exit_after_s: float,
-              extra_env: dict[str, str], also_required: tuple[str, ...]) -> SmokeResult:
+              extra_env: dict[str, str], also_required: tuple[str, ...],
+              on_mic_open: Callable[[], None] | None = None) -> SmokeResult:
     result = SmokeResult(command=command)
     env = headless_env(home, exit_after_s)
     env.update(extra_env)
@@ -218,8 +241,13 @@ def _run_once(command: list[str], home: Path, *, timeout_s: float, exit_after_s:
 
     def pump() -> None:
         assert proc.stdout is not None
+        speaker: threading.Thread | None = None
         for raw in proc.stdout:
-            lines.append((time.monotonic() - start, raw.decode("utf-8", "replace").rstrip("\n")))
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            lines.append((time.monotonic() - start, text))
+            if on_mic_open is not None and speaker is None and MIC_OPEN in text:
+                speaker = threading.Thread(target=on_mic_open, name="smoke-speech", daemon=True)
+                speaker.start()
 
     reader = threading.Thread(target=pump, name="smoke-output", daemon=True)
     reader.start()

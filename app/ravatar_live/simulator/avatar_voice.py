@@ -6,10 +6,10 @@ espeak-ng is optional: without it the track carries silence and only the mouth m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import shutil
+import subprocess
 import wave
 
 import numpy as np
@@ -54,35 +54,30 @@ def wav_to_track_samples(wav_bytes: bytes) -> np.ndarray:
     return float_to_int16(samples)
 
 
-async def _reap(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    await proc.wait()
-
-
 async def synthesize(text: str, voice: str = "en-us",
                      words_per_minute: int = 165) -> np.ndarray | None:
     """Speak `text` with espeak-ng; None when espeak-ng is missing, fails or there is nothing to
-    say. The text goes in on stdin so that nothing in it can be read as an option."""
+    say. The text goes in on stdin so that nothing in it can be read as an option.
+
+    espeak-ng runs from a worker thread, not as an asyncio child: a reply cut off while it is
+    spoken (barge-in, the stream closing) then leaves no pipe transport tied to the loop, which
+    once outlived a closed loop and raised from the garbage collector in a later test."""
     exe = espeak_path()
     spoken = speakable(text)
     if exe is None or not spoken:
         return None
-    proc = await asyncio.create_subprocess_exec(
-        exe, "-v", voice, "-s", str(words_per_minute), "--stdout", "--stdin",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL)
     try:
-        async with asyncio.timeout(SYNTH_TIMEOUT_S):
-            out, _ = await proc.communicate(spoken.encode("utf-8"))
-    except TimeoutError:
-        await _reap(proc)
+        proc = await asyncio.to_thread(
+            subprocess.run, [exe, "-v", voice, "-s", str(words_per_minute), "--stdout", "--stdin"],
+            input=spoken.encode("utf-8"), capture_output=True, timeout=SYNTH_TIMEOUT_S,
+            check=False)
+    except subprocess.TimeoutExpired:
         log.warning("espeak-ng took longer than %.0f s; the avatar stays silent", SYNTH_TIMEOUT_S)
         return None
-    except asyncio.CancelledError:
-        # The stream closed mid-sentence: never leave a child (or its transport) behind.
-        await _reap(proc)
-        raise
+    except OSError as exc:
+        log.warning("espeak-ng could not run (%s); the avatar stays silent", exc)
+        return None
+    out = proc.stdout
     if proc.returncode != 0 or not out:
         log.warning("espeak-ng failed (exit %s); the avatar stays silent", proc.returncode)
         return None
