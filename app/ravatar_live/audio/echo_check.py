@@ -74,7 +74,8 @@ def band_power(samples: Int16Array) -> np.ndarray:
 
 def echo_likeness(audio: Int16Array, reference: Int16Array) -> float | None:
     """How closely ``audio`` follows ``reference`` at its best delay (-1..1), over the frames
-    where ``audio`` is sounding (within ``_ACTIVE_DB`` of its loudest); None when fewer than
+    where ``audio`` is sounding (above ``_SOUNDING_DB`` and within ``_ACTIVE_DB`` of its loud
+    moments); None when fewer than
     ``MIN_ACTIVE_S`` are: a fading tail and silence cannot be told apart from anything.
     ``reference`` covers the same stretch of time as ``audio`` and ``MAX_DELAY_S`` (or less)
     before it."""
