@@ -3,6 +3,11 @@
 The decoder is not thread-safe and takes ~0.5 s to load, so one worker thread per process owns
 it, shared by every simulator in the process (tests start many): it is loaded on first use and
 every utterance is decoded there, off the event loop, one at a time.
+
+pocketsphinx holds the GIL for as long as one `process_raw` call runs: a 3 s utterance fed at
+once froze every other Python thread of the process for 2-3 s on a busy machine, and the
+embedded simulator shares the app's process (its microphone queue overflowed, its window
+stalled). Fed in 0.1 s pieces, other threads get the GIL back between pieces.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SILENCE_PAD = b"\x00\x00" * 4000  # 250 ms at 16 kHz: the decoder misses words cut at the edges
+PIECE_BYTES = 2 * 1600  # 0.1 s at 16 kHz: how long the decoder may hold the GIL at a time
 
 _worker_lock = threading.Lock()
 _worker: ThreadPoolExecutor | None = None
@@ -44,8 +50,10 @@ def _decode(pcm: bytes) -> str:
         pocketsphinx = importlib.import_module("pocketsphinx")
         pocketsphinx.set_loglevel("FATAL")
         _decoder = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")
+    audio = SILENCE_PAD + pcm + SILENCE_PAD
     _decoder.start_utt()
-    _decoder.process_raw(SILENCE_PAD + pcm + SILENCE_PAD, full_utt=True)
+    for start in range(0, len(audio), PIECE_BYTES):
+        _decoder.process_raw(audio[start:start + PIECE_BYTES], full_utt=False)
     _decoder.end_utt()
     hyp = _decoder.hyp()
     return str(hyp.hypstr).strip() if hyp is not None else ""
