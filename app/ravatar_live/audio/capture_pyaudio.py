@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice, BlockQueue, CaptureListener, RawBlock
@@ -22,6 +21,7 @@ from ravatar_live.audio.errors import (
 )
 from ravatar_live.audio.pcm import SAMPLE_RATE
 from ravatar_live.audio.portaudio import close_portaudio, close_portaudio_stream, open_portaudio
+from ravatar_live.audio.portaudio_clock import PortAudioClock
 from ravatar_live.audio.resample import CaptureFormat, SampleFormat
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,16 @@ class PyAudioCapture:
         self._queue = BlockQueue(fmt.bytes_per_frame * fmt.sample_rate, self._queue_s)
         self._overruns = 0
         queue = self._queue
+        clock = PortAudioClock()
 
         def on_audio(in_data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[
                 None, int]:
-            # PortAudio's thread: copy, count, poke. Nothing else (no logging, no numpy).
+            # PortAudio's thread: copy, count, poke. Nothing else (no logging, no numpy). The
+            # block arrived when PortAudio called, not when this Python got the GIL.
             if status & pyaudio.paInputOverflow:
                 self._overruns += 1
-            if in_data and queue.push(in_data, time.monotonic()):
+            arrived_at = clock.callback_time(time_info.get("current_time", 0.0))
+            if in_data and queue.push(in_data, arrived_at):
                 listener.audio_available()
             return None, pyaudio.paContinue
 

@@ -7,11 +7,11 @@ like the capture backend's.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.audio.portaudio import close_portaudio, close_portaudio_stream, open_portaudio
+from ravatar_live.audio.portaudio_clock import PortAudioClock
 from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
@@ -64,14 +64,16 @@ class PyAudioOutput:
                                 detail=str(device_id))
         device, info = match[0]
         channels = CHANNELS
+        clock = PortAudioClock()
 
         def on_block(_in: bytes | None, frames: int, time_info: Any, _status: int
                      ) -> tuple[bytes, int]:
             # PortAudio's thread. The DAC time is on the stream's clock; its distance from the
-            # stream's "now" is how far ahead of the speaker this block is.
-            ahead = time_info.get("output_buffer_dac_time", 0.0) - \
-                time_info.get("current_time", 0.0)
-            played_at = time.monotonic() + (ahead if 0.0 < ahead < 1.0 else 0.0)
+            # stream's "now" (when PortAudio called, before this Python got the GIL) is how far
+            # ahead of the speaker this block is.
+            called = time_info.get("current_time", 0.0)
+            ahead = time_info.get("output_buffer_dac_time", 0.0) - called
+            played_at = clock.callback_time(called) + (ahead if 0.0 < ahead < 1.0 else 0.0)
             data = render(frames, played_at)
             return data, pyaudio.paContinue
 
