@@ -36,6 +36,7 @@ from ravatar_live.audio.echo_check import (
     CHECK_S,
     ECHO_LIKENESS,
     MAX_DELAY_S,
+    RAW_ECHO_MARGIN,
     REJUDGE_S,
     STILL_ECHO_BELOW,
     echo_likeness,
@@ -67,6 +68,7 @@ FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
 # tap hands audio over before it plays (no wait); the web view's posts each block after it
 # was rendered (its size plus the IPC), so hands-free hears that much later with it.
 MAX_REFERENCE_WAIT_S = 0.25
+RAW_KEPT = 2 * SAMPLE_RATE  # raw microphone kept for the echo check (it judges 0.8 s)
 
 
 APM_MISSING = ("Echo cancellation is unavailable: the 'livekit' package is missing or does "
@@ -97,6 +99,11 @@ class EchoGuard:
         self._noise_suppression = True
         self._carry = np.zeros(0, np.int16)
         self._waiting: deque[tuple[Int16Array, float]] = deque()  # (frame, its start time)
+        # The raw microphone behind the newest cleaned audio, for the echo check; its newest
+        # sample is the one cleaned last, which arrived at ``_raw_end``.
+        self._raw = np.zeros(RAW_KEPT, np.int16)  # a ring, written FRAME by FRAME
+        self._raw_written = 0
+        self._raw_end = -1e9
         self.input_latency_s = 0.0  # what the capture backend says its input latency is
         self._residual = ResidualEcho()
         self._gate: GatedVad | None = None
@@ -125,6 +132,7 @@ class EchoGuard:
         self._carry = np.zeros(0, np.int16)
         self._waiting.clear()
         self._residual.reset()
+        self._raw_written = 0
 
     def process(self, samples: Int16Array, arrived_at: float) -> tuple[Int16Array, float]:
         """Clean ``samples`` (their last one arrived at ``arrived_at``); returns the 10 ms frames
@@ -170,21 +178,42 @@ class EchoGuard:
         apm.process_stream(frame)  # in place
         self.frames += 1
         cleaned = np.frombuffer(frame.data, np.int16).copy()
+        at = self._raw_written % RAW_KEPT
+        self._raw[at:at + FRAME] = samples
+        self._raw_written += FRAME
+        self._raw_end = start + FRAME / SAMPLE_RATE
         if reference is not None:
             talking = self._gate is not None and self._gate.is_open
             self._residual.frame(reference, cleaned, learn=not talking)
         return cleaned
 
     def echo_likeness(self, audio: Int16Array, end: float) -> float | None:
-        """How closely ``audio`` (cleaned; its last sample arrived at ``end``) follows what the
-        avatar played over it and up to ``MAX_DELAY_S`` before (``echo_check.py``); 0.0 when
-        the avatar was silent then, None when the audio is too quiet to tell."""
+        """How closely ``audio`` (cleaned; its last sample arrived at ``end``), or the raw
+        microphone behind it, follows what the avatar played over it and up to
+        ``MAX_DELAY_S`` before (``echo_check.py``): the higher of the two, the raw one less
+        ``RAW_ECHO_MARGIN``; 0.0 when the avatar was silent then, None when the audio is too
+        quiet to tell."""
         before = round(MAX_DELAY_S * SAMPLE_RATE)
         count = audio.size + before
         reference = self.far_end.read(end - count / SAMPLE_RATE, count)
         if rms(reference) < dbfs(SPEAKING_DBFS):
             return 0.0
-        return echo_likeness(audio, reference)
+        scores = [echo_likeness(audio, reference)]
+        raw = self._raw_behind(audio.size, end)
+        if raw is not None:
+            raw_score = echo_likeness(raw, reference)
+            scores.append(None if raw_score is None else raw_score - RAW_ECHO_MARGIN)
+        known = [score for score in scores if score is not None]
+        return max(known) if known else None
+
+    def _raw_behind(self, count: int, end: float) -> Int16Array | None:
+        """The raw microphone samples that were cleaned into the ``count`` ending at ``end``;
+        None when they are no longer kept."""
+        back = round((self._raw_end - end) * SAMPLE_RATE)
+        if back < 0 or back + count > min(RAW_KEPT, self._raw_written):
+            return None
+        first = self._raw_written - back - count
+        return np.take(self._raw, np.arange(first, first + count) % RAW_KEPT)
 
     def judge_take(self, take: TakeAudio, end: float, *, final: bool) -> TakeVerdict:
         """A hands-free take held for the echo check (its last sample arrived at ``end``). Its
