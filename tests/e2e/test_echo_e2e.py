@@ -172,11 +172,11 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     self_takes = replies_without_speech(app, AVATAR_REPLIES)
     print(f"self-takes with echo cancellation over {AVATAR_REPLIES} replies: {self_takes}")
     # The goal is none (issue 11). Over this PulseAudio path, whose delay jumps on a loaded
-    # machine, AEC3 alone left 0-48 self-takes in 10 replies; with the echo check
-    # (audio/echo_check.py) 0 in every quiet run and 0, 0, 21 with both cores busy (without
-    # echo cancellation: 7-10 per reply). The bound catches a canceller or a check that is
-    # not working, on a loaded machine too.
-    assert self_takes <= 3 * AVATAR_REPLIES
+    # machine, AEC3 alone left 0-48 self-takes in 10 replies; the echo check on what AEC3 let
+    # through, 0 quiet but 13-24 with both cores busy; judging the raw microphone too, 0 in
+    # every run, loaded as well (without echo cancellation: 7-10 per reply). The bound leaves
+    # room for a rare leak and catches either check failing.
+    assert self_takes <= 3
 
 
 @pytest.mark.timeout(600)
@@ -225,10 +225,10 @@ def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, echo_path: str, 
     total_words = sum(len(u.text.split()) for u in user_utterances)
     print(f"barge-in: {sent_count}/{len(user_utterances)} utterances sent over the avatar, "
           f"{heard} recognised; words recognised {words}/{total_words}")
-    # The goal is 19 of 20 sent and recognised (issue 11). Measured since the residual floor
-    # stopped learning the user's voice: 20/20 sent in every run, quiet and loaded, 12-17
-    # recognised (pocketsphinx is weak on espeak-ng; AEC3's suppressor chops a voice in double
-    # talk). The bounds catch a barge-in that does not get through (a gate that never opens,
-    # a check that drops the user) on a loaded machine too.
-    assert sent_count >= 16
-    assert heard >= 8
+    # The goal is 19 of 20 sent and recognised (issue 11). Measured (loaded): 20/20 sent in
+    # every run, 15-19 recognised, 29-34 of 96 words; the same utterances with the avatar
+    # silent: 20 recognised, 72 words (AEC3's suppressor chops a voice in double talk). The
+    # bounds catch a barge-in that does not get through (a gate that never opens, a check
+    # that drops the user) on a loaded machine too.
+    assert sent_count >= 18
+    assert heard >= 10
