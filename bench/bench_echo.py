@@ -90,8 +90,9 @@ async def echo_check_figures(voices: Voices) -> None:
     echo = echo_of(far, delay_s=0.3, gain_db=-3.0, rng=np.random.default_rng(5))
     best = min(_seconds(lambda: echo_likeness(echo[before:before + window],
                                               far[:before + window])) for _ in range(20))
-    print(f"echo check: {best * 1e3:.2f} ms per judgement of {CHECK_S:.1f} s "
-          f"(once per take held, then every 0.4 s while it lasts)")
+    print(f"echo check: {best * 1e3:.2f} ms per judgement of {CHECK_S:.1f} s, two per check "
+          f"(what the canceller let through, and the raw microphone); once per take held, "
+          f"then every 0.4 s while it lasts")
     # The echo 0.9 s late over 10 replies, after one ordinary reply AEC3 converged on.
     first = timeline(voices.avatar[:1], 0.8)
     later = timeline(voices.avatar * 5, 0.8, lead_s=0.0)
