@@ -25,6 +25,7 @@ from ravatar_live.stream.errors import StreamAccessError
 from ravatar_live.stream.frame_mailbox import LatestMailbox
 from ravatar_live.stream.stats_collector import StatsCollector
 from ravatar_live.stream.voice_onset import VoiceOnsetDetector, rms_level
+from tests.support.clock import ManualClock
 
 
 # --- mailbox ------------------------------------------------------------------------------------
@@ -276,16 +277,8 @@ def test_signalling_url_follows_the_page_origin_and_token() -> None:
 
 
 # --- stats --------------------------------------------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_stats_collector_turns_counters_into_rates() -> None:
-    clock = Clock()
+    clock = ManualClock()
     collector = StatsCollector(clock)
     for _ in range(30):
         collector.count_frame(1280, 720)

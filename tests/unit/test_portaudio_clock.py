@@ -13,23 +13,14 @@ import random
 import pytest
 
 from ravatar_live.audio.portaudio_clock import PortAudioClock
+from tests.support.clock import ManualClock
 
 WALL_MINUS_MONOTONIC = 1_796_000_000.0  # PortAudio's stream clock here is the wall clock
 
 
-class Callbacks:
-    """Monotonic "now" as the callback's Python sees it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_wait_for_the_gil_is_taken_out() -> None:
     rng = random.Random(7)
-    now = Callbacks()
+    now = ManualClock(100.0)
     clock = PortAudioClock(now)
     errors = []
     for block in range(2000):  # 40 s of 20 ms blocks
@@ -45,7 +36,7 @@ def test_the_wait_for_the_gil_is_taken_out() -> None:
 
 
 def test_a_wall_clock_step_back_is_followed_within_the_window() -> None:
-    now = Callbacks()
+    now = ManualClock(100.0)
     clock = PortAudioClock(now, window_s=10.0)
     offset = WALL_MINUS_MONOTONIC
     stamps = []
@@ -62,6 +53,6 @@ def test_a_wall_clock_step_back_is_followed_within_the_window() -> None:
 
 
 def test_without_stream_times_it_is_now() -> None:
-    now = Callbacks()
+    now = ManualClock(100.0)
     now.now = 123.4
     assert PortAudioClock(now).callback_time(0.0) == 123.4

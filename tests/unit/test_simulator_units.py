@@ -32,18 +32,11 @@ from ravatar_live.simulator.config import SimulatorConfig
 from ravatar_live.simulator.faults import FaultBook, FaultSpecError, make_fault
 from ravatar_live.simulator.licenses import LicensePool, PoolExhaustedError
 from ravatar_live.simulator.replies import compose_reply, voice_answer
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_pool_counts_issued_ended_expired_and_frees_slots() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     pool = LicensePool(max_licenses=2, idle_timeout_s=10, clock=clock)
     a = pool.acquire("av", "u", 640, 360)
     b = pool.acquire("av", "u", 640, 360)
@@ -63,7 +56,7 @@ def test_pool_counts_issued_ended_expired_and_frees_slots() -> None:
 
 
 def test_watched_license_never_idles() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     pool = LicensePool(max_licenses=1, idle_timeout_s=5, clock=clock)
     lic = pool.acquire("av", "u", 1, 1)
     pool.watch(lic.license_id, +1)

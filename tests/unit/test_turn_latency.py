@@ -10,18 +10,11 @@ from pathlib import Path
 import pytest
 
 from ravatar_live.live.turn_latency import CSV_HEADER, TurnLatencyLog, TurnLatencyTracker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_log_measures_reply_and_voice_from_the_end_of_the_turn() -> None:
-    clock = Clock()
+    clock = ManualClock(50.0)
     log = TurnLatencyLog(clock, wall_clock=lambda: datetime(2025, 1, 2, 3, 4, 5))
     assert log.reply_received() is None  # nothing asked yet
     log.user_turn_ended("voice")
@@ -39,7 +32,7 @@ def test_log_measures_reply_and_voice_from_the_end_of_the_turn() -> None:
 
 
 def test_voice_before_text_is_measured_too() -> None:
-    clock = Clock()
+    clock = ManualClock(50.0)
     log = TurnLatencyLog(clock)
     log.user_turn_ended("typed")
     clock.now += 0.4
@@ -52,7 +45,7 @@ def test_voice_before_text_is_measured_too() -> None:
 
 
 def test_tracker_reports_each_turn_once(qtbot, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = ManualClock(50.0)
     tracker = TurnLatencyTracker(clock, speaking_wait_s=0.2)
     lines: list[str] = []
     tracker.turn_measured.connect(lines.append)
