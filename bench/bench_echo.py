@@ -15,16 +15,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ravatar_live.audio import echo as echo_module
+from ravatar_live.audio.capture_apm import make_apm
 from ravatar_live.audio.echo import FRAME, EchoGuard
 from ravatar_live.audio.echo_check import CHECK_S, MAX_DELAY_S, echo_likeness
+from ravatar_live.audio.echo_gate import rms
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.simulator.transcriber import Transcriber
 from tests.support.echo_path import echo_of, erle_db
-from tests.support.speech_synth import synthesize
+from tests.support.speech_synth import pink_noise, synthesize
 from tests.unit.test_echo import BLOCK, T0, Voices, hands_free, hands_free_over, timeline
+
+if TYPE_CHECKING:
+    from livekit.rtc import AudioFrame
 
 AVATAR = ("Hello! How can I help you today? I can tell you about our opening hours.",
           "That is a very good question. Let me think about it for a moment.")
@@ -112,6 +119,63 @@ async def echo_check_figures(voices: Voices) -> None:
           f"{len(unchecked.takes)} without")
 
 
+class SuppressorInTheCanceller:
+    """The APM as it was before capture_apm.py: one module cancelling and suppressing noise
+    on every frame (the second stage passes its audio on)."""
+
+    def __init__(self, *, echo_cancellation: bool, noise_suppression: bool) -> None:
+        self._apm = make_apm(echo_cancellation=True, noise_suppression=True) \
+            if echo_cancellation else None
+
+    def process_reverse_stream(self, frame: AudioFrame) -> None:
+        if self._apm is not None:
+            self._apm.process_reverse_stream(frame)
+
+    def set_stream_delay_ms(self, delay_ms: int) -> None:
+        if self._apm is not None:
+            self._apm.set_stream_delay_ms(delay_ms)
+
+    def process_stream(self, frame: AudioFrame) -> None:
+        if self._apm is not None:
+            self._apm.process_stream(frame)
+
+
+async def double_talk_words(voices: Voices) -> None:
+    """Words the simulator's recogniser makes out of 20 user sentences spoken 1.5 s into the
+    avatar's talking (its echo at -6 dB, 150 ms), and of the same sentences in pink noise at
+    10 dB SNR with the avatar silent; three ways of suppressing noise."""
+    texts = USER * 4
+    users = voices.user * 4
+    starts = [round((3.0 + 4.0 * i) * SAMPLE_RATE) for i in range(len(users))]
+    far = timeline(voices.avatar * (len(users) + 2), 0.3)[:starts[-1] + 4 * SAMPLE_RATE]
+    echo = echo_of(far, delay_s=0.15, gain_db=-6.0, rng=np.random.default_rng(7))
+    noise = pink_noise(far.size, np.random.default_rng(8)).astype(np.float64)
+    scenes = {"over the avatar": (far, echo.astype(np.float64)),
+              "in noise": (np.zeros_like(far), noise * rms(users[0]) * 10 ** (-10 / 20))}
+    ways: dict[str, Callable[..., object]] = {
+        "suppressor steps aside (the app)": make_apm,
+        "suppressor always on": SuppressorInTheCanceller,
+    }
+    transcriber = Transcriber()
+    total = sum(len(t.split()) for t in texts)
+    print(f"words recognised (simulator's recogniser, {len(texts)} sentences, {total} words):")
+    for scene, (reference, background) in scenes.items():
+        mic = background.copy()
+        for at, user in zip(starts, users, strict=True):
+            mic[at:at + user.size] += user
+        mic16 = np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
+        for way, factory in (*ways.items(), ("no suppressor", make_apm)):
+            guard = EchoGuard(apm_factory=factory)  # type: ignore[arg-type]
+            guard.configure(echo_cancellation=True, noise_suppression=way != "no suppressor")
+            cleaned, _, _ = run(guard, reference, mic16)
+            words = 0
+            for at, user, text in zip(starts, users, texts, strict=True):
+                heard = await transcriber.transcribe(
+                    cleaned[at - SAMPLE_RATE // 10:at + user.size + SAMPLE_RATE // 5].tobytes())
+                words += sum(w in (heard or "").lower().split() for w in text.lower().split())
+            print(f"  {scene:<16} {way:<34} {words:3d}")
+
+
 def _seconds(job: Callable[[], object]) -> float:
     started = time.perf_counter()
     job()
@@ -150,6 +214,7 @@ def main() -> None:
     print(f"  the APM's own delay on the voice: {apm_delay_ms(voices.user[1]):.1f} ms")
     asyncio.run(hands_free_figures(voices))
     asyncio.run(echo_check_figures(voices))
+    asyncio.run(double_talk_words(voices))
 
 
 def _cpu(far: Int16Array, mic: Int16Array, aec: bool, ns: bool) -> float:

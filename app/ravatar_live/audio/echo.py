@@ -1,9 +1,10 @@
 """Keeps the avatar's voice out of hands-free: WebRTC's audio processing on the capture path, or
 half-duplex where there is nothing to cancel with.
 
-Echo cancellation: WebRTC's AEC3 with its noise suppressor and high-pass filter, as the
-``livekit`` wheel's ``rtc.AudioProcessingModule`` runs it (measured by bench/bench_echo.py:
-~0.1 ms of CPU per 10 ms frame). Each 10 ms microphone frame is processed with the reference
+Echo cancellation: WebRTC's AEC3 with its high-pass filter, then its noise suppressor (which
+steps aside while the avatar speaks, ``capture_apm.py``), as the ``livekit`` wheel's
+``rtc.AudioProcessingModule`` runs them (measured by bench/bench_echo.py: ~0.2 ms of CPU per
+10 ms frame). Each 10 ms microphone frame is processed with the reference
 that played at the moment the frame arrived (``FarEndReference``), so the echo in it comes
 later than its reference by the device's input latency plus the acoustic path; the input
 latency we know is told to the APM (``set_stream_delay_ms``) and AEC3's delay estimator finds
@@ -27,11 +28,11 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
+from ravatar_live.audio.capture_apm import FRAME, ApmFactory, CaptureApm, make_apm
 from ravatar_live.audio.echo_check import (
     CHECK_S,
     ECHO_LIKENESS,
@@ -56,14 +57,10 @@ from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
 from ravatar_live.audio.take_audio import TakeAudio
 from ravatar_live.audio.vad import Vad
 
-if TYPE_CHECKING:
-    from livekit.rtc import AudioProcessingModule
-
 log = logging.getLogger(__name__)
 
 EchoProtection = Literal["echo-cancellation", "half-duplex", "off"]
 TakeVerdict = Literal["wait", "voice", "echo"]
-FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
 # A microphone frame waits at most this long for its reference to arrive. The native player's
 # tap hands audio over before it plays (no wait); the web view's posts each block after it
 # was rendered (its size plus the IPC), so hands-free hears that much later with it.
@@ -75,25 +72,16 @@ APM_MISSING = ("Echo cancellation is unavailable: the 'livekit' package is missi
                "not load (pip install livekit). Hands-free falls back to half-duplex.")
 
 
-def make_apm(*, echo_cancellation: bool, noise_suppression: bool) -> AudioProcessingModule:
-    """WebRTC's audio processing (imported on first use: the FFI library loads in ~0.2 s).
-    Raises ImportError when the livekit wheel is missing."""
-    from livekit.rtc import AudioProcessingModule  # noqa: PLC0415
-
-    return AudioProcessingModule(echo_cancellation=echo_cancellation,
-                                 noise_suppression=noise_suppression, high_pass_filter=True)
-
-
 class EchoGuard:
     """The capture path's echo stage; see the module docstring. Loop thread only, except the
     ``far_end`` reference's ``feed``/``note_avatar_audible``."""
 
     def __init__(self, far_end: FarEndReference | None = None, *,
-                 apm_factory: Callable[..., AudioProcessingModule] = make_apm) -> None:
+                 apm_factory: ApmFactory = make_apm) -> None:
         self.far_end = far_end or FarEndReference()
         self.on_protection: Listeners[[EchoProtection]] = Listeners("echo_protection")
         self._apm_factory = apm_factory
-        self._apm: AudioProcessingModule | None = None
+        self._apm: CaptureApm | None = None
         self.apm_missing = False  # the livekit wheel is not installed: nothing is processed
         self._echo_cancellation = True
         self._noise_suppression = True
@@ -165,19 +153,12 @@ class EchoGuard:
 
     def _clean(self, samples: Int16Array, start: float) -> Int16Array:
         """One 10 ms frame through the APM, with the reference that played from ``start``."""
-        from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
-
         apm = self._apm
         assert apm is not None  # made by process() before any frame is cleaned
-        reference = None
-        if self._echo_cancellation:
-            reference = self.far_end.read(start, FRAME)
-            apm.process_reverse_stream(AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, FRAME))
-            apm.set_stream_delay_ms(round(self.input_latency_s * 1000))
-        frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
-        apm.process_stream(frame)  # in place
+        reference = self.far_end.read(start, FRAME) if self._echo_cancellation else None
+        cleaned = apm.process(samples, reference, avatar_audible=self.far_end.avatar_speaking,
+                              delay_ms=round(self.input_latency_s * 1000))
         self.frames += 1
-        cleaned = np.frombuffer(frame.data, np.int16).copy()
         at = self._raw_written % RAW_KEPT
         self._raw[at:at + FRAME] = samples
         self._raw_written += FRAME
@@ -253,8 +234,9 @@ class EchoGuard:
     def _make_apm(self) -> bool:
         """Make the APM with the current settings; False when its wheel is missing."""
         try:
-            self._apm = self._apm_factory(echo_cancellation=self._echo_cancellation,
-                                          noise_suppression=self._noise_suppression)
+            self._apm = CaptureApm(echo_cancellation=self._echo_cancellation,
+                                   noise_suppression=self._noise_suppression,
+                                   factory=self._apm_factory)
         except (ImportError, OSError):  # no wheel, or its FFI library does not load here
             self.apm_missing = True
             log.warning(APM_MISSING)
