@@ -189,6 +189,27 @@ def test_the_sound_button_mutes_both_players_and_is_remembered(make_app) -> None
     assert not native._muted and not app.window.stream_view.page().isAudioMuted()
 
 
+def test_the_native_player_pauses_the_avatar_while_the_user_talks_over_it(make_app) -> None:
+    """The voice controller's barge-in pause (audio/voice.py; when it asks is tested in
+    tests/unit/test_echo.py) silences the native player and leaves the user's own mute as it
+    was; the web view is not paused (StreamPlayers.set_avatar_yields says why)."""
+    app = make_app(sim=webrtc("H264"), settings=settings(stream_player="native"))
+    app.go_live()
+    wait_native_frames(app)
+    native = app.controller.players.native
+    assert native is not None and not native._muted
+    pause = app.controller.voice.controller.on_avatar_yield
+    pause.emit(True)
+    assert native._muted and not app.window.stream_view.page().isAudioMuted()
+    assert app.controller.players.avatar_pauses == 1
+    pause.emit(False)
+    assert not native._muted
+    app.window.sound_button.click()  # the user mutes the avatar
+    pause.emit(True)
+    pause.emit(False)
+    assert native._muted, "the pause ended and took the user's mute with it"
+
+
 def test_auto_switches_when_the_web_view_shows_no_frames_in_time(make_app) -> None:
     # The canvas page (no WebRTC) lets a stand-in probe report say "connected, no frame yet"
     # (the simulator cannot connect WebRTC and then withhold frames); it travels the real path

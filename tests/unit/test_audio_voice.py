@@ -85,6 +85,7 @@ class Recorder:
         self.errors: list[CaptureError] = []
         self.levels: list[tuple[float, float]] = []
         self.started = 0
+        self.yields: list[bool] = []  # the avatar asked to pause for the user, and to resume
         self.ended = asyncio.Event()
         self.error_seen = asyncio.Event()
         voice.on_state.connect(self.states.append)
@@ -94,6 +95,7 @@ class Recorder:
         voice.on_level.connect(lambda r, p: self.levels.append((r, p)))
         voice.on_take_started.connect(self._start)
         voice.on_source_ended.connect(self.ended.set)
+        voice.on_avatar_yield.connect(self.yields.append)
 
     def _error(self, error: CaptureError) -> None:
         self.errors.append(error)

@@ -199,7 +199,10 @@ async def hands_free_over(far: Int16Array, mic: Int16Array, settings: VoiceSetti
                           feed_reference: bool = True) -> tuple[Recorder, VoiceController]:
     """The controller listening to `mic` while the avatar plays `far`, in real 20 ms blocks."""
     capture = ManualCapture()
-    voice = VoiceController(capture, settings, loop=asyncio.get_running_loop())
+    capture.t = T0
+    # One clock for the takes and the far end: the simulated timeline's.
+    voice = VoiceController(capture, settings, loop=asyncio.get_running_loop(),
+                            clock=lambda: capture.t)
     rec = Recorder(voice)
     voice.start_listening()
     await wait_phase(voice)
@@ -230,6 +233,7 @@ async def test_the_avatar_does_not_answer_itself(voices: Voices) -> None:
     print(f"self-takes over {len(voices.avatar) * 3} avatar replies: "
           f"{len(with_aec.takes)} with echo cancellation, {len(without.takes)} without")
     assert with_aec.takes == [] and with_aec.chunks == []
+    assert with_aec.yields == []  # nor does it pause for its own echo
     assert len(without.takes) >= 3, "the simulated echo must be loud enough to matter"
 
 
@@ -249,8 +253,11 @@ async def test_barge_in_the_user_is_heard_over_the_avatar(voices: Voices) -> Non
         start = round(start_s * SAMPLE_RATE)
         mic[start:start + user.size] += user
     mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
-    rec, _ = await hands_free_over(far, mic16, hands_free())
+    rec, voice = await hands_free_over(far, mic16, hands_free())
     assert len(rec.takes) == 3, f"{len(rec.takes)} takes"
+    # The avatar was asked to pause for each sentence, and to go on after it.
+    assert rec.yields == [True, False] * 3
+    assert not voice.avatar_yields
 
 
 async def test_half_duplex_without_a_reference(voices: Voices) -> None:

@@ -5,7 +5,8 @@ connect its listeners: ``on_level`` (rms, peak in 0..1, ~20/s), ``on_state`` (a 
 ``on_mic_phase`` (closed/opening/open), ``on_take_started`` (the take is real: audio may go
 out), ``on_pcm_chunk`` (base64 of one 4096-sample chunk), ``on_take_finished`` (wav,
 push_to_talk, streamed: send the WAV as one blob unless every chunk already went out) and
-``on_error`` (a CaptureError with a readable ``user_message``). Callbacks run on the loop
+``on_error`` (a CaptureError with a readable ``user_message``) and ``on_avatar_yield`` (True
+while the avatar's playback should pause for the user, see below). Callbacks run on the loop
 thread; one that raises is logged, never fatal.
 
 Nothing here blocks the loop on the device: the microphone opens, switches and closes on its own
@@ -22,6 +23,13 @@ busy or lost mid-take) arrives on ``on_error`` with the microphone closed and st
   take_finished -> listening. Clicks and coughs send nothing; the end-of-turn model judges each
   pause (``hands_free.py``); while the avatar speaks a take is held until judged not to be its
   echo (``echo_check.py``).
+* Barge-in: a hands-free take confirmed (enough speech) while the avatar is audible, with echo
+  protection on, asks the players to pause the avatar's sound until the take ends, sent or
+  dropped (``on_avatar_yield``). The avatar itself stops only when the take reaches the
+  service, after the echo check; until then the user would talk over it, and words said over
+  the avatar's echo are the ones the recogniser loses (tests/e2e/test_echo_e2e.py). A take
+  the avatar's own echo opened lets it be heard again as soon as the check finds it follows
+  the avatar's voice, or when it ends (it soon does: the pause silenced what opened it).
 * ``press()`` / ``release()``: push-to-talk in any mode (the VAD pauses); a hold shorter than
   ``tap_s`` sends nothing. ``start_recording()`` / ``stop_recording()``: record-and-send;
   shorter than ``min_record_s`` sends nothing. Either opens the mic if needed.
@@ -39,7 +47,9 @@ from dataclasses import replace
 
 from ravatar_live.audio.capture import AudioCapture, AudioDevice
 from ravatar_live.audio.echo import EchoGuard
+from ravatar_live.audio.echo_check import ECHO_LIKENESS
 from ravatar_live.audio.errors import AudioError, CaptureError
+from ravatar_live.audio.far_end import FarEndReference
 from ravatar_live.audio.hands_free import Confirmed, Ended, HandsFree, Speech
 from ravatar_live.audio.history import SampleHistory
 from ravatar_live.audio.level_meter import LevelMeter
@@ -73,6 +83,7 @@ class VoiceController:
         self.on_error: Listeners[[CaptureError]] = Listeners("error")
         self.on_source_ended: Listeners[[]] = Listeners("source_ended")  # finite sources only
         self.on_mic_phase: Listeners[[MicPhase]] = Listeners("mic_phase")  # closed/opening/open
+        self.on_avatar_yield: Listeners[[bool]] = Listeners("avatar_yield")
 
         self._settings = (settings or VoiceSettings()).validated()
         self._clock = clock
@@ -81,7 +92,8 @@ class VoiceController:
             on_error=self._on_mic_error, on_source_ended=self._source_ended,
             stall_timeouts=lambda: (self._settings.first_audio_timeout_s,
                                     self._settings.stall_timeout_s), clock=clock)
-        self.echo = EchoGuard()  # its far_end is fed by the players (see live/echo_reference)
+        # Its far_end is fed by the players (see live/echo_reference).
+        self.echo = EchoGuard(FarEndReference(clock=clock))
         self.echo.configure(echo_cancellation=self._settings.echo_cancellation,
                             noise_suppression=self._settings.noise_suppression)
         make = vad_factory or (lambda s: make_vad(
@@ -92,6 +104,8 @@ class VoiceController:
         self._history = SampleHistory(_HISTORY)
         self._meter = LevelMeter()
         self._take: TakeAudio | None = None
+        self._yield_to: TakeAudio | None = None  # the take the avatar pauses for
+        self.avatar_yields = False
         self._last_audio_at = 0.0
 
     # ---------------------------------------------------------------- properties
@@ -324,6 +338,9 @@ class VoiceController:
                 self._take = take
                 self._set_state("speech")
             elif isinstance(event, Confirmed) and self._take is not None:
+                if self.echo.protection != "off" and self.echo.far_end.avatar_speaking:
+                    self._yield_to = self._take  # not for a click: it holds enough speech
+                    self._sync_yield()
                 self._take.echo_check = self.echo.protection == "echo-cancellation"
                 if not self._take.echo_check:
                     self._output.confirm(self._take, arrived_at)
@@ -348,6 +365,9 @@ class VoiceController:
             return True
         end = arrived_at - (self._history.total - take.upto) / SAMPLE_RATE
         verdict = self.echo.judge_take(take, end, final=final)
+        if verdict == "wait" and take.echo_likeness >= ECHO_LIKENESS and self._yield_to is take:
+            self._yield_to = None  # it follows the avatar's voice: let the avatar be heard
+            self._sync_yield()
         if verdict == "echo":
             self._take = None
             self._arm_vad()
@@ -407,3 +427,13 @@ class VoiceController:
         if state != self._state:
             self._state = state
             self.on_state.emit(state)
+        self._sync_yield()  # every change of take comes with a state set
+
+    def _sync_yield(self) -> None:
+        """The avatar pauses while the take that opened over it lasts."""
+        yields = self._yield_to is not None and self._take is self._yield_to
+        if not yields:
+            self._yield_to = None
+        if yields != self.avatar_yields:
+            self.avatar_yields = yields
+            self.on_avatar_yield.emit(yields)

@@ -96,6 +96,7 @@ class AppController(QObject):
         self.talk = TalkRouter(self.voice, self.page_mic, self.native_mic, self.players,
                                parent=self)
         self.echo_reference = EchoReference(self.players, voice.echo.far_end, parent=self)
+        voice.on_avatar_yield.connect(self.players.set_avatar_yields)
         self._connect_task: asyncio.Task[bool] | None = None
         self._tasks = TaskSet("app controller")
         self._shutting_down = False

@@ -92,6 +92,8 @@ class StreamPlayers(QObject):
         self.switches: list[PlayerSwitch] = []
         self._volume = 1.0
         self._muted = False
+        self._yields = False  # the avatar pauses for the user (barge-in)
+        self.avatar_pauses = 0  # times the native player paused the avatar for the user
         self._output_device: str | None = None
         self._send_microphone = False
         self._tasks = TaskSet("stream players")
@@ -159,9 +161,29 @@ class StreamPlayers(QObject):
     def set_muted(self, muted: bool) -> None:
         """Silence the avatar in both players."""
         self._muted = muted
-        if self._native is not None:
-            self._native.set_muted(muted)
+        self._apply_silence()
         self.web_muted.emit(muted)
+
+    def set_avatar_yields(self, yields: bool) -> None:
+        """Pause the avatar's sound while the user talks over it (barge-in; see audio/voice.py),
+        whatever the user's own mute. The native player only: its tap hands the echo canceller
+        exactly what it plays, silence included. The web view's page cannot be silenced at a
+        moment the canceller knows (tried: the page's reference and its sound fell out of step
+        at each pause, and the echo that leaked opened more takes - 18 pauses in 10 replies
+        with no user speech, against none with the native player)."""
+        if yields == self._yields:
+            return
+        self._yields = yields
+        if yields and self.active is PlayerKind.NATIVE:
+            self.avatar_pauses += 1
+        self._apply_silence()
+
+    def _native_silenced(self) -> bool:
+        return self._muted or self._yields
+
+    def _apply_silence(self) -> None:
+        if self._native is not None:
+            self._native.set_muted(self._native_silenced())
 
     def set_output_device(self, device_id: str | None) -> None:
         """Where the native player plays the avatar (None: the system default)."""
@@ -292,7 +314,7 @@ class StreamPlayers(QObject):
 
             native = NativeStreamPlayer(self._native_settings, parent=self)
             native.set_volume(self._volume)
-            native.set_muted(self._muted)
+            native.set_muted(self._native_silenced())
             native.set_output_device(self._output_device)
             native.set_sends_microphone(self._send_microphone)
             native.session_started.connect(self._on_native_started)
