@@ -248,7 +248,7 @@ def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, qtbot: Any,  # n
           f"{app.controller.players.avatar_pauses} times")
     # The goal is 19 of 20 sent and recognised (issue 11). Measured: 20/20 sent in every run,
     # both players. Native, the avatar paused for the user: 16-17 recognised, 37-46 of 96
-    # words (before the pause: 12-19, 23-34); web (no pause): 14-16, 24-37. The same
+    # words (before the pause: 12-19, 23-34); web (no pause): 14-15, 24-26. The same
     # utterances with the avatar silent: 20 recognised, 72 words. What is lost is said over
     # the avatar: without the pause a take is held ~0.8 s for the echo check before it goes
     # out and the avatar stops; that part follows the user's clean voice at 0.5-0.85 (band

@@ -169,8 +169,8 @@ class StreamPlayers(QObject):
         whatever the user's own mute. The native player only: its tap hands the echo canceller
         exactly what it plays, silence included. The web view's page cannot be silenced at a
         moment the canceller knows (tried: the page's reference and its sound fell out of step
-        at each pause, and the echo that leaked opened more takes - 18 pauses in 10 replies
-        with no user speech, against none with the native player)."""
+        at each pause, and the echo that leaked opened more takes - 8-18 pauses in 10 replies
+        with no user speech, against 0-2 with the native player)."""
         if yields == self._yields:
             return
         self._yields = yields
