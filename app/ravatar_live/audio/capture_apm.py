@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ravatar_live.audio.echo_gate import SPEAKING_DBFS, dbfs, rms
+from ravatar_live.audio.echo_gate import FULL_SCALE, TAIL_S, EchoTail, rms
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
 
 if TYPE_CHECKING:
     from livekit.rtc import AudioFrame
 
 FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
-# The echo comes up to ~0.5 s after its reference (device and stack delays), plus the room's
-# tail: the suppressor waits this long after the avatar's last loud frame.
-NS_RESUME_S = 0.8
+# The suppressor waits as long after the avatar's last loud frame as its echo may still come.
+NS_RESUME_S = TAIL_S
 
 
 class Apm(Protocol):
@@ -61,9 +60,7 @@ class CaptureApm:
                            if echo_cancellation else None)
         self._suppressor = (factory(echo_cancellation=False, noise_suppression=True)
                             if noise_suppression else None)
-        self._resume_frames = round(NS_RESUME_S * SAMPLE_RATE / FRAME)
-        self._frames_since_avatar = self._resume_frames
-        self._speaking = dbfs(SPEAKING_DBFS)
+        self._tail = EchoTail()
         self.suppressed_frames = 0  # frames whose suppressed output went on (for tests, stats)
 
     def process(self, samples: Int16Array, reference: Int16Array | None, *,
@@ -72,10 +69,8 @@ class CaptureApm:
         cancellation is off); ``avatar_audible``: a player says the avatar speaks now."""
         from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
 
-        if avatar_audible or (reference is not None and rms(reference) > self._speaking):
-            self._frames_since_avatar = 0
-        else:
-            self._frames_since_avatar += 1
+        self._tail.push(FULL_SCALE if avatar_audible
+                        else rms(reference) if reference is not None else 0.0)
         cleaned = samples
         if self._canceller is not None and reference is not None:
             self._canceller.process_reverse_stream(
@@ -88,7 +83,7 @@ class CaptureApm:
             return cleaned
         frame = AudioFrame(cleaned.tobytes(), SAMPLE_RATE, 1, FRAME)
         self._suppressor.process_stream(frame)
-        if self._frames_since_avatar < self._resume_frames:
+        if self._tail.echo_may_come:
             return cleaned
         self.suppressed_frames += 1
         return np.frombuffer(frame.data, np.int16).copy()

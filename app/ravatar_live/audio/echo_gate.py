@@ -55,41 +55,67 @@ def dbfs(level_db: float) -> float:
     return FULL_SCALE * 10 ** (level_db / 20)
 
 
+TAIL_S = _TAIL_FRAMES / 100  # 10 ms frames
+
+
+class EchoTail:
+    """The reference's levels over the last ``TAIL_S``, frame by frame: while one was loud,
+    the avatar's echo may still be arriving."""
+
+    def __init__(self) -> None:
+        self._levels = deque[float](maxlen=_TAIL_FRAMES)
+        self._speaking = dbfs(SPEAKING_DBFS)
+
+    def push(self, level: float) -> None:
+        """The next frame's reference level (int16 RMS)."""
+        self._levels.append(level)
+
+    @property
+    def loudest(self) -> float:
+        return max(self._levels, default=0.0)
+
+    @property
+    def echo_may_come(self) -> bool:
+        return self.loudest > self._speaking
+
+    def clear(self) -> None:
+        self._levels.clear()
+
+
 class ResidualEcho:
     def __init__(self) -> None:
-        self._reference = deque[float](maxlen=_TAIL_FRAMES)
+        self._tail = EchoTail()
         self._ratios = deque[float](maxlen=_LEARN_FRAMES)
-        self._speaking = dbfs(SPEAKING_DBFS)
         self._settling = 0  # frames still to skip after the user talked
         self._recent = deque[float]()  # the newest ratios, learned once they are not an onset
 
     def frame(self, reference: Int16Array, cleaned: Int16Array, *, learn: bool = True) -> None:
         """One 10 ms frame: the reference played meanwhile and what the canceller left.
         ``learn=False`` while the user talks: their voice is not residual echo."""
-        self._reference.append(rms(reference))
-        tail = max(self._reference)
+        self._tail.push(rms(reference))
+        tail = self._tail.loudest
         if not learn:
             # The frames just before were the start of the user's voice, not residual echo.
             self._recent.clear()
             self._settling = _AFTER_TALK_FRAMES
         elif self._settling:
             self._settling -= 1
-        elif tail > self._speaking:
+        elif self._tail.echo_may_come:
             self._recent.append(rms(cleaned) / tail)
             if len(self._recent) > _ONSET_FRAMES:
                 self._ratios.append(self._recent.popleft())
 
     def floor(self) -> float | None:
         """The level (int16 RMS) a voice must pass now; None when the avatar is quiet."""
-        tail = max(self._reference, default=0.0)
-        if tail <= self._speaking:
+        if not self._tail.echo_may_come:
             return None
+        tail = self._tail.loudest
         ratio = (min(_MAX_RATIO, float(np.percentile(self._ratios, _PERCENTILE)))
                  if len(self._ratios) >= _LEARN_MIN_FRAMES else _FIRST_RATIO)
         return max(dbfs(_MIN_FLOOR_DBFS), ratio * tail * 10 ** (_MARGIN_DB / 20))
 
     def reset(self) -> None:
-        self._reference.clear()
+        self._tail.clear()
 
 
 class GatedVad:
