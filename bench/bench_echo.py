@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ravatar_live.audio import echo as echo_module
-from ravatar_live.audio.capture_apm import make_apm
+from ravatar_live.audio.capture_apm import ApmFactory, make_apm
 from ravatar_live.audio.echo import FRAME, EchoGuard
 from ravatar_live.audio.echo_check import CHECK_S, MAX_DELAY_S, echo_likeness
 from ravatar_live.audio.echo_gate import rms
@@ -152,10 +152,11 @@ async def double_talk_words(voices: Voices) -> None:
     noise = pink_noise(far.size, np.random.default_rng(8)).astype(np.float64)
     scenes = {"over the avatar": (far, echo.astype(np.float64)),
               "in noise": (np.zeros_like(far), noise * rms(users[0]) * 10 ** (-10 / 20))}
-    ways: dict[str, Callable[..., object]] = {
-        "suppressor steps aside (the app)": make_apm,
-        "suppressor always on": SuppressorInTheCanceller,
-    }
+    ways: list[tuple[str, ApmFactory, bool]] = [  # name, APM stages, noise suppression
+        ("suppressor steps aside (the app)", make_apm, True),
+        ("suppressor always on", SuppressorInTheCanceller, True),
+        ("no suppressor", make_apm, False),
+    ]
     transcriber = Transcriber()
     total = sum(len(t.split()) for t in texts)
     print(f"words recognised (simulator's recogniser, {len(texts)} sentences, {total} words):")
@@ -164,9 +165,9 @@ async def double_talk_words(voices: Voices) -> None:
         for at, user in zip(starts, users, strict=True):
             mic[at:at + user.size] += user
         mic16 = np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
-        for way, factory in (*ways.items(), ("no suppressor", make_apm)):
-            guard = EchoGuard(apm_factory=factory)  # type: ignore[arg-type]
-            guard.configure(echo_cancellation=True, noise_suppression=way != "no suppressor")
+        for way, factory, suppress in ways:
+            guard = EchoGuard(apm_factory=factory)
+            guard.configure(echo_cancellation=True, noise_suppression=suppress)
             cleaned, _, _ = run(guard, reference, mic16)
             words = 0
             for at, user, text in zip(starts, users, texts, strict=True):
