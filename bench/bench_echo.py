@@ -24,7 +24,9 @@ from ravatar_live.audio.capture_apm import ApmFactory, make_apm
 from ravatar_live.audio.echo import FRAME, EchoGuard
 from ravatar_live.audio.echo_check import CHECK_S, MAX_DELAY_S, echo_likeness
 from ravatar_live.audio.echo_gate import rms
+from ravatar_live.audio.echo_presence import EchoPresence
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
+from ravatar_live.audio.vad import Vad, make_vad
 from ravatar_live.simulator.transcriber import Transcriber
 from tests.support.echo_path import echo_of, erle_db
 from tests.support.speech_synth import pink_noise, synthesize
@@ -39,10 +41,14 @@ USER = ("Please tell me a story", "What time do you open tomorrow?", "Where is t
         "Can you help me please", "I would like a coffee")
 
 
-def run(guard: EchoGuard, far: Int16Array, mic: Int16Array, block: int = BLOCK
-        ) -> tuple[Int16Array, float, list[float]]:
+def run(guard: EchoGuard, far: Int16Array, mic: Int16Array, block: int = BLOCK, *,
+        vad: Vad | None = None) -> tuple[Int16Array, float, list[float]]:
     """The guard over `mic` with `far` as reference; cleaned audio, CPU seconds, and how long
-    each block's newest sample waited before it came out (re-blocking)."""
+    each block's newest sample waited before it came out (re-blocking). With `vad`, the
+    guard's gate hears the cleaned audio as hands-free's would (so the guard knows when the
+    user talks)."""
+    gate = guard.guard_vad(vad) if vad is not None else None
+    unheard = np.zeros(0, np.int16)  # cleaned samples the gate has not had yet
     out, waits, cpu = [], [], 0.0
     for k in range(mic.size // block):
         part = slice(k * block, (k + 1) * block)
@@ -53,6 +59,12 @@ def run(guard: EchoGuard, far: Int16Array, mic: Int16Array, block: int = BLOCK
         cpu += time.process_time() - t
         out.append(cleaned)
         waits.append(arrived - end)
+        if gate is not None:
+            unheard = np.concatenate((unheard, cleaned))
+            whole = unheard.size - unheard.size % gate.frame_samples
+            for at in range(0, whole, gate.frame_samples):
+                gate.probability(unheard[at:at + gate.frame_samples])
+            unheard = unheard[whole:]
     return np.concatenate(out), cpu, waits
 
 
@@ -140,18 +152,31 @@ class SuppressorInTheCanceller:
             self._apm.process_stream(frame)
 
 
+class EchoAlwaysHeard(EchoPresence):
+    """The guard as it was before echo_presence.py: AEC3's output goes on, echo or none."""
+
+    def _judge(self) -> bool:
+        return True
+
+
 async def double_talk_words(voices: Voices) -> None:
     """Words the simulator's recogniser makes out of 20 user sentences spoken 1.5 s into the
-    avatar's talking (its echo at -6 dB, 150 ms), and of the same sentences in pink noise at
-    10 dB SNR with the avatar silent; three ways of suppressing noise."""
+    avatar's talking (its echo at -6 dB, 150 ms); of the same sentences in pink noise at
+    10 dB SNR and in a quiet room (-70 dBFS hiss) with the avatar silent; and over the avatar
+    heard in headphones (no echo; the room heard quiet for 2.5 s first); three ways of
+    suppressing noise."""
     texts = USER * 4
     users = voices.user * 4
     starts = [round((3.0 + 4.0 * i) * SAMPLE_RATE) for i in range(len(users))]
     far = timeline(voices.avatar * (len(users) + 2), 0.3)[:starts[-1] + 4 * SAMPLE_RATE]
     echo = echo_of(far, delay_s=0.15, gain_db=-6.0, rng=np.random.default_rng(7))
     noise = pink_noise(far.size, np.random.default_rng(8)).astype(np.float64)
+    hiss = np.random.default_rng(9).normal(0, 32768 * 10 ** (-70 / 20), far.size)
+    late = np.concatenate([np.zeros(round(2.5 * SAMPLE_RATE), np.int16), far])[:far.size]
     scenes = {"over the avatar": (far, echo.astype(np.float64)),
-              "in noise": (np.zeros_like(far), noise * rms(users[0]) * 10 ** (-10 / 20))}
+              "in noise": (np.zeros_like(far), noise * rms(users[0]) * 10 ** (-10 / 20)),
+              "quiet room": (np.zeros_like(far), hiss),
+              "headphones": (late, hiss)}
     ways: list[tuple[str, ApmFactory, bool]] = [  # name, APM stages, noise suppression
         ("suppressor steps aside (the app)", make_apm, True),
         ("suppressor always on", SuppressorInTheCanceller, True),
@@ -165,10 +190,12 @@ async def double_talk_words(voices: Voices) -> None:
         for at, user in zip(starts, users, strict=True):
             mic[at:at + user.size] += user
         mic16 = np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
-        for way, factory, suppress in ways:
-            guard = EchoGuard(apm_factory=factory)
+        always = [("AEC3's output though no echo comes", make_apm, True)]
+        for way, factory, suppress in ways + (always if scene == "headphones" else []):
+            presence = EchoAlwaysHeard() if way == always[0][0] else EchoPresence()
+            guard = EchoGuard(apm_factory=factory, presence=presence)
             guard.configure(echo_cancellation=True, noise_suppression=suppress)
-            cleaned, _, _ = run(guard, reference, mic16)
+            cleaned, _, _ = run(guard, reference, mic16, vad=make_vad("silero"))
             words = 0
             for at, user, text in zip(starts, users, texts, strict=True):
                 heard = await transcriber.transcribe(

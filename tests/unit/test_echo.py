@@ -258,6 +258,25 @@ async def test_barge_in_the_user_is_heard_over_the_avatar(voices: Voices) -> Non
     # The avatar was asked to pause for each sentence, and to go on after it.
     assert rec.yields == [True, False] * 3
     assert not voice.avatar_yields
+    assert voice.echo.echo_heard  # the echo was found: AEC3's output went out
+
+
+async def test_headphones_the_users_voice_over_the_avatar_goes_out_untouched(
+        voices: Voices) -> None:
+    """No echo reaches the microphone: AEC3 never converges, and while the avatar speaks its
+    suppressor takes the user's voice for echo (measured: 3 of 25 words recognised). Once the
+    guard has heard the microphone not rise while the avatar speaks, it sends it as it is."""
+    replies = voices.avatar * 2
+    far = timeline(replies, 0.5, lead_s=2.5)  # the quiet floor is heard first
+    mic = np.random.default_rng(5).normal(0, 10, far.size).astype(np.int32)
+    start = round((2.5 + replies[0].size / SAMPLE_RATE + 0.5 + 1.0) * SAMPLE_RATE)
+    user = voices.user[1]
+    mic[start:start + user.size] += user
+    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
+    rec, voice = await hands_free_over(far, mic16, hands_free())
+    assert len(rec.takes) == 1, f"{len(rec.takes)} takes"
+    assert not voice.echo.echo_heard
+    assert mic16[start:start + user.size].tobytes() in rec.takes[0][0]
 
 
 async def test_half_duplex_without_a_reference(voices: Voices) -> None:

@@ -64,9 +64,11 @@ class CaptureApm:
         self.suppressed_frames = 0  # frames whose suppressed output went on (for tests, stats)
 
     def process(self, samples: Int16Array, reference: Int16Array | None, *,
-                avatar_audible: bool, delay_ms: int) -> Int16Array:
+                avatar_audible: bool, delay_ms: int, cancel: bool = True) -> Int16Array:
         """One 10 ms frame; ``reference`` is what played from the frame's start (None: echo
-        cancellation is off); ``avatar_audible``: a player says the avatar speaks now."""
+        cancellation is off); ``avatar_audible``: a player says the avatar speaks now.
+        ``cancel=False`` (no echo reaches the microphone, ``echo_presence.py``): the canceller
+        still follows every frame, ready for an echo, but the microphone goes on as it was."""
         from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
 
         self._tail.push(FULL_SCALE if avatar_audible
@@ -78,7 +80,8 @@ class CaptureApm:
             self._canceller.set_stream_delay_ms(delay_ms)
             frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
             self._canceller.process_stream(frame)  # in place
-            cleaned = np.frombuffer(frame.data, np.int16).copy()
+            if cancel:
+                cleaned = np.frombuffer(frame.data, np.int16).copy()
         if self._suppressor is None:
             return cleaned
         frame = AudioFrame(cleaned.tobytes(), SAMPLE_RATE, 1, FRAME)

@@ -1,11 +1,12 @@
 """Keeps the avatar's voice out of hands-free: WebRTC's audio processing on the capture path, or
 half-duplex where there is nothing to cancel with.
 
-Echo cancellation: WebRTC's AEC3 with its high-pass filter, then its noise suppressor (which
-steps aside while the avatar speaks, ``capture_apm.py``), as the ``livekit`` wheel's
-``rtc.AudioProcessingModule`` runs them (measured by bench/bench_echo.py: ~0.2 ms of CPU per
-10 ms frame). Each 10 ms microphone frame is processed with the reference
-that played at the moment the frame arrived (``FarEndReference``), so the echo in it comes
+Echo cancellation: WebRTC's AEC3 with its high-pass filter, then its noise suppressor, which
+steps aside while the avatar speaks (``capture_apm.py``); where no
+echo reaches the microphone (headphones, ``echo_presence.py``) the canceller's output is not
+used. The ``livekit`` wheel's ``rtc.AudioProcessingModule`` runs them (measured by
+bench/bench_echo.py: ~0.2 ms of CPU per 10 ms frame). Each 10 ms microphone frame is
+processed with the reference that played at the moment the frame arrived (``FarEndReference``), so the echo in it comes
 later than its reference by the device's input latency plus the acoustic path; the input
 latency we know is told to the APM (``set_stream_delay_ms``) and AEC3's delay estimator finds
 the rest. Runs before the level meter, the VAD and the encoder, on the loop thread.
@@ -51,6 +52,7 @@ from ravatar_live.audio.echo_gate import (
     dbfs,
     rms,
 )
+from ravatar_live.audio.echo_presence import EchoPresence
 from ravatar_live.audio.far_end import FarEndReference
 from ravatar_live.audio.listeners import Listeners
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
@@ -77,7 +79,8 @@ class EchoGuard:
     ``far_end`` reference's ``feed``/``note_avatar_audible``."""
 
     def __init__(self, far_end: FarEndReference | None = None, *,
-                 apm_factory: ApmFactory = make_apm) -> None:
+                 apm_factory: ApmFactory = make_apm,
+                 presence: EchoPresence | None = None) -> None:
         self.far_end = far_end or FarEndReference()
         self.on_protection: Listeners[[EchoProtection]] = Listeners("echo_protection")
         self._apm_factory = apm_factory
@@ -94,6 +97,8 @@ class EchoGuard:
         self._raw_end = -1e9
         self.input_latency_s = 0.0  # what the capture backend says its input latency is
         self._residual = ResidualEcho()
+        self._presence = presence or EchoPresence()
+        self.echo_heard = True  # False: no echo reaches the microphone (headphones)
         self._gate: GatedVad | None = None
         self.frames = 0
         self.echo_takes_dropped = 0  # takes judged to be the avatar's echo (echo_check.py)
@@ -120,6 +125,7 @@ class EchoGuard:
         self._carry = np.zeros(0, np.int16)
         self._waiting.clear()
         self._residual.reset()
+        self._presence.reset()
         self._raw_written = 0
 
     def process(self, samples: Int16Array, arrived_at: float) -> tuple[Int16Array, float]:
@@ -157,7 +163,8 @@ class EchoGuard:
         assert apm is not None  # made by process() before any frame is cleaned
         reference = self.far_end.read(start, FRAME) if self._echo_cancellation else None
         cleaned = apm.process(samples, reference, avatar_audible=self.far_end.avatar_speaking,
-                              delay_ms=round(self.input_latency_s * 1000))
+                              delay_ms=round(self.input_latency_s * 1000),
+                              cancel=self.echo_heard)
         self.frames += 1
         at = self._raw_written % RAW_KEPT
         self._raw[at:at + FRAME] = samples
@@ -166,7 +173,16 @@ class EchoGuard:
         if reference is not None:
             talking = self._gate is not None and self._gate.is_open
             self._residual.frame(reference, cleaned, learn=not talking)
+            self._presence.frame(reference, samples, user_talking=talking)
+            self._follow_presence()
         return cleaned
+
+    def _follow_presence(self) -> None:
+        heard = self._presence.heard
+        if heard != self.echo_heard:
+            self.echo_heard = heard
+            log.info("%s", "the avatar's voice reaches the microphone: echo cancelled" if heard
+                     else "no echo reaches the microphone (headphones?): it goes out as is")
 
     def echo_likeness(self, audio: Int16Array, end: float) -> float | None:
         """How closely ``audio`` (cleaned; its last sample arrived at ``end``), or the raw
