@@ -3,8 +3,9 @@ not answer itself; the user talking over the avatar must still get through (barg
 
 The echo path (PulseAudio, on top of tests/e2e/conftest.py's virtual microphone): the app plays
 the avatar into a second null sink `avatar` (made the default sink), whose monitor a
-`module-loopback` plays into `vsink` with a real device's latency and attenuated; `vsink` is
-what the microphone `vmic` hears, mixed with the user's speech (`paplay -d vsink`). The app is
+`module-loopback` plays into `vsink` with a real device's latency, 9 dB down; `vsink` is
+what the microphone `vmic` hears, mixed with the user's speech (`paplay -d vsink`). With
+headphones there is no loopback: the microphone hears only the user. The app is
 the real window on the embedded simulator with its WebRTC stream and espeak-ng voice, the real
 capture backend, and either player:
 * native: PortAudio plays the avatar; the reference is the samples it hands the device.
@@ -16,6 +17,7 @@ capture backend, and either player:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -51,24 +53,48 @@ def pactl(*args: str) -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture
-def echo_path(virtual_mic: VirtualAudio) -> Iterator[str]:
-    """The avatar sink and its loopback into the microphone; the default sink while it lasts."""
+@contextlib.contextmanager
+def avatar_sink(*, echo: bool) -> Iterator[str]:
+    """The avatar's sink, the default while it lasts; with `echo`, its loopback into the
+    microphone (speakers), without, none (headphones)."""
     modules = [pactl("load-module", "module-null-sink", "sink_name=avatar", "rate=48000")]
     try:
-        modules.append(pactl("load-module", "module-loopback", "source=avatar.monitor",
-                             "sink=vsink", f"latency_msec={LOOPBACK_MS}",
-                             "adjust_time=0", "source_dont_move=true", "sink_dont_move=true"))
-        for line in pactl("list", "short", "sink-inputs").splitlines():
-            index, module = line.split("\t")[:2]
-            if module == modules[-1]:
-                pactl("set-sink-input-volume", index, ECHO_VOLUME)
+        if echo:
+            modules.append(pactl("load-module", "module-loopback", "source=avatar.monitor",
+                                 "sink=vsink", f"latency_msec={LOOPBACK_MS}", "adjust_time=0",
+                                 "source_dont_move=true", "sink_dont_move=true"))
+            pactl("set-sink-input-volume", loopback_input(modules[-1]), ECHO_VOLUME)
         pactl("set-default-sink", "avatar")
         yield "avatar"
     finally:
         pactl("set-default-sink", "vsink")
         for module in reversed(modules):
             subprocess.run(["pactl", "unload-module", module], check=False, timeout=15)
+
+
+@pytest.fixture
+def echo_path(virtual_mic: VirtualAudio) -> Iterator[str]:
+    with avatar_sink(echo=True) as sink:
+        yield sink
+
+
+@pytest.fixture
+def headphones(virtual_mic: VirtualAudio) -> Iterator[str]:
+    with avatar_sink(echo=False) as sink:
+        yield sink
+
+
+def loopback_input(module: str) -> str:
+    """The index of the sink input that `module` owns. (The short listing's second column is
+    the sink, not the owner: matching on it once left the echo unattenuated, at 0 dB.)"""
+    index = ""
+    for line in pactl("list", "sink-inputs").splitlines():
+        field = line.strip()
+        if field.startswith("Sink Input #"):
+            index = field.removeprefix("Sink Input #")
+        elif field == f"Owner Module: {module}":
+            return index
+    raise AssertionError(f"module {module} owns no sink input")
 
 
 @dataclass
@@ -82,7 +108,13 @@ def user_utterances(tmp_path_factory: pytest.TempPathFactory) -> list[Utterance]
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is required (apt-get install espeak-ng)"
     folder = tmp_path_factory.mktemp("barge-in")
-    texts = ["What time do you open", "Tell me about the weather", "Where is the station",
+    # Sentences the simulator's recogniser (pocketsphinx) reads word for word from this voice's
+    # file, so that what is lost is lost on the way ("Tell me about the weather", for one,
+    # comes out as "til we got to where they are" even from the file). Through PulseAudio with
+    # the avatar silent it still loses some: 15 of 20 recognised, 60 of 100 words, in one run
+    # with "How much does it cost" (never recognised that way) in place of the taxi; the taxi
+    # fares little better ("i need to attack the leagues").
+    texts = ["What do you recommend", "I need a taxi please", "Where can I buy a ticket",
              "Can you help me please", "I would like a coffee"]
     made = []
     for i in range(BARGE_INS):
@@ -209,20 +241,22 @@ def test_without_echo_cancellation_it_answers_itself(make_app: Any, echo_path: s
     assert self_takes >= 2
 
 
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("player", PLAYERS)
-@pytest.mark.usefixtures("echo_path", "virtual_mic")
-def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, qtbot: Any,  # noqa: F811
-                                                 user_utterances: list[Utterance],
-                                                 player: StreamPlayerChoice) -> None:
-    app = start_app(make_app, player, echo_cancellation=True, transcribe=True)
+@dataclass
+class BargeIns:
+    sent: int = 0
+    recognised: int = 0  # at least half of the sentence's words in the simulator's transcript
+    words: int = 0
+
+
+def talk_over_the_avatar(app: AppHarness, utterances: list[Utterance]) -> BargeIns:
+    """Each utterance played into the microphone 0.4 s into one of the avatar's sentences."""
     avatar = AvatarWatch(app)
     sim = app.sim
     # One reply played out first: AEC3 converges over its first seconds of echo (measured in
     # tests/unit/test_echo.py: a voice as loud as the echo is chopped before that).
     replies_without_speech(app, 1)
-    heard = sent_count = words = 0
-    for utterance in user_utterances:
+    result = BargeIns()
+    for utterance in utterances:
         if not until(app, lambda: avatar.far_end.avatar_speaking, 2_000):
             app.controller.chat.send_text("Tell me more")  # the avatar talks again
             avatar.wait_speaking()
@@ -235,27 +269,58 @@ def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, qtbot: Any,  # n
             assert speaking.wait(timeout=30) == 0
         if not sent:
             continue  # missed: counted by its absence
-        sent_count += 1
+        result.sent += 1
         # The user's words, not a self-take sent meanwhile (the simulator answers the new turn).
         transcript = " ".join(u.transcript or "" for u in sim.utterances[before:]).lower()
-        found = sum(w in transcript for w in utterance.text.lower().split())
-        if found:
-            heard += 1
-            words += found
-    total_words = sum(len(u.text.split()) for u in user_utterances)
-    print(f"barge-in: {sent_count}/{len(user_utterances)} utterances sent over the avatar, "
-          f"{heard} recognised; words recognised {words}/{total_words}; the avatar paused "
-          f"{app.controller.players.avatar_pauses} times")
-    # The goal is 19 of 20 sent and recognised (issue 11). Measured: 20/20 sent in every run,
-    # both players. Native, the avatar paused for the user: 16-17 recognised, 37-46 of 96
-    # words (before the pause: 12-19, 23-34); web (no pause): 14-15, 24-26. The same
-    # utterances with the avatar silent: 20 recognised, 72 words. What is lost is said over
-    # the avatar: without the pause a take is held ~0.8 s for the echo check before it goes
-    # out and the avatar stops; that part follows the user's clean voice at 0.5-0.85 (band
-    # envelopes), the rest at 0.95-1.0; with the pause, only its first ~0.4 s. The
-    # bounds catch a barge-in that does not get through (a gate that never opens, a check
-    # that drops the user) on a loaded machine too.
-    assert sent_count >= 18
-    assert heard >= 10
+        # Whole words: "a" or "is" would be found inside nearly any transcript.
+        found = len(set(utterance.text.lower().split()) & set(transcript.split()))
+        print(f"  {utterance.text!r} -> {transcript!r}")
+        result.words += found
+        if 2 * found >= len(utterance.text.split()):
+            result.recognised += 1
+    total_words = sum(len(u.text.split()) for u in utterances)
+    print(f"barge-in: {result.sent}/{len(utterances)} utterances sent over the avatar, "
+          f"{result.recognised} recognised; words recognised {result.words}/{total_words}; the "
+          f"avatar paused {app.controller.players.avatar_pauses} times")
+    return result
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("player", PLAYERS)
+@pytest.mark.usefixtures("echo_path", "virtual_mic")
+def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, qtbot: Any,  # noqa: F811
+                                                 user_utterances: list[Utterance],
+                                                 player: StreamPlayerChoice) -> None:
+    app = start_app(make_app, player, echo_cancellation=True, transcribe=True)
+    result = talk_over_the_avatar(app, user_utterances)
+    # The goal is 19 of 20 sent and recognised (issue 11). Sent: 20/20 in every run, both
+    # players. Recognised (at least half the words, whole words), with the echo 9 dB down:
+    # native, the avatar paused for the user, 9-11 (37-53 of 100 words); web, no pause, 6-8
+    # (25-32). Through the same PulseAudio path with no echo (headphones), the recogniser
+    # itself loses some: 15 of 20, 56-60 words. What is lost is said over the echo: on the web
+    # view until the take reaches the simulator (held ~0.8 s for the echo check) and its
+    # avatar stops; on the native player its first ~0.4 s, before the pause. (Figures before
+    # this stop counted any substring as a word and ran the echo at 0 dB, see loopback_input.)
+    # The bounds catch a barge-in that does not get through (a gate that never opens, a check
+    # that drops the user, a canceller that eats the voice) on a loaded machine too.
+    assert result.sent >= 18
+    assert result.recognised >= 4
     if player == "native":  # it paused for (nearly) every utterance: 19-20 measured
         assert app.controller.players.avatar_pauses >= 15
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.usefixtures("headphones", "virtual_mic")
+def test_barge_in_on_headphones_the_voice_goes_out_as_heard(make_app: Any, qtbot: Any,  # noqa: F811
+                                                            user_utterances: list[Utterance]
+                                                            ) -> None:
+    """Nothing of the avatar reaches the microphone. With echo cancellation on (the default)
+    AEC3 would take the user's voice for echo while the avatar speaks (audio/echo_presence.py);
+    the app finds there is no echo and sends the microphone as it heard it."""
+    app = start_app(make_app, "native", echo_cancellation=True, transcribe=True)
+    result = talk_over_the_avatar(app, user_utterances[:10])
+    # Measured: 7 of 10 recognised (38 of 50 words); with AEC3's output, as before
+    # echo_presence.py, 13 of 20 and 45 of 100 words where it now got 15 and 56.
+    assert not app.controller.voice.controller.echo.echo_heard
+    assert result.sent == 10
+    assert result.recognised >= 4
