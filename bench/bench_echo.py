@@ -152,6 +152,10 @@ class SuppressorInTheCanceller:
             self._apm.process_stream(frame)
 
 
+# A way of processing the microphone: name, APM stages, noise suppression, echo presence.
+Way = tuple[str, ApmFactory, bool, type[EchoPresence]]
+
+
 class EchoAlwaysHeard(EchoPresence):
     """The guard as it was before echo_presence.py: AEC3's output goes on, echo or none."""
 
@@ -177,11 +181,12 @@ async def double_talk_words(voices: Voices) -> None:
               "in noise": (np.zeros_like(far), noise * rms(users[0]) * 10 ** (-10 / 20)),
               "quiet room": (np.zeros_like(far), hiss),
               "headphones": (late, hiss)}
-    ways: list[tuple[str, ApmFactory, bool]] = [  # name, APM stages, noise suppression
-        ("suppressor steps aside (the app)", make_apm, True),
-        ("suppressor always on", SuppressorInTheCanceller, True),
-        ("no suppressor", make_apm, False),
+    ways: list[Way] = [
+        ("suppressor steps aside (the app)", make_apm, True, EchoPresence),
+        ("suppressor always on", SuppressorInTheCanceller, True, EchoPresence),
+        ("no suppressor", make_apm, False, EchoPresence),
     ]
+    always: list[Way] = [("AEC3's output though no echo comes", make_apm, True, EchoAlwaysHeard)]
     transcriber = Transcriber()
     total = sum(len(t.split()) for t in texts)
     print(f"words recognised (simulator's recogniser, {len(texts)} sentences, {total} words):")
@@ -190,10 +195,8 @@ async def double_talk_words(voices: Voices) -> None:
         for at, user in zip(starts, users, strict=True):
             mic[at:at + user.size] += user
         mic16 = np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
-        always = [("AEC3's output though no echo comes", make_apm, True)]
-        for way, factory, suppress in ways + (always if scene == "headphones" else []):
-            presence = EchoAlwaysHeard() if way == always[0][0] else EchoPresence()
-            guard = EchoGuard(apm_factory=factory, presence=presence)
+        for way, factory, suppress, presence in ways + (always if scene == "headphones" else []):
+            guard = EchoGuard(apm_factory=factory, presence=presence())
             guard.configure(echo_cancellation=True, noise_suppression=suppress)
             cleaned, _, _ = run(guard, reference, mic16, vad=make_vad("silero"))
             words = 0

@@ -11,22 +11,26 @@ from ravatar_live.audio.echo_presence import EchoPresence
 from tests.unit.test_capture_apm import CANCELLED, MarkingStage
 
 rng = np.random.default_rng(7)
-SILENT = np.zeros(FRAME, np.int16)
 
 
 def noise(level: float) -> np.ndarray:
     return rng.normal(0, level, FRAME).astype(np.int16)
 
 
-def avatar() -> np.ndarray:
-    return noise(4000)
-
-
 def feed(presence: EchoPresence, seconds: float, *, speaking: bool, mic_level: float,
          user_talking: bool = False) -> None:
+    """`speaking`: the avatar's voice (or its tail) may be reaching the microphone."""
     for _ in range(round(seconds * 100)):
-        presence.frame(avatar() if speaking else SILENT, noise(mic_level),
-                       user_talking=user_talking)
+        presence.frame(noise(mic_level), echo_may_come=speaking, user_talking=user_talking)
+
+
+def learned_no_echo() -> EchoPresence:
+    """3 s of the room's hiss, then 3 s of the avatar speaking that does not lift it."""
+    presence = EchoPresence()
+    feed(presence, 3, speaking=False, mic_level=30)
+    feed(presence, 3, speaking=True, mic_level=30)
+    assert not presence.heard
+    return presence
 
 
 def test_headphones_no_echo_once_both_levels_are_known() -> None:
@@ -47,10 +51,7 @@ def test_speakers_the_echo_lifts_the_microphone_above_its_floor() -> None:
 
 
 def test_an_echo_that_appears_is_heard_within_a_second() -> None:
-    presence = EchoPresence()
-    feed(presence, 3, speaking=False, mic_level=30)
-    feed(presence, 3, speaking=True, mic_level=30)
-    assert not presence.heard
+    presence = learned_no_echo()
     frames = 0
     while not presence.heard:  # the headphones come off: the echo comes in
         feed(presence, 0.01, speaking=True, mic_level=400)
@@ -60,10 +61,7 @@ def test_an_echo_that_appears_is_heard_within_a_second() -> None:
 
 
 def test_the_users_voice_is_not_taken_for_echo_or_for_the_floor() -> None:
-    presence = EchoPresence()
-    feed(presence, 3, speaking=False, mic_level=30)
-    feed(presence, 3, speaking=True, mic_level=30)
-    assert not presence.heard
+    presence = learned_no_echo()
     # The user talks over the avatar: the gate follows their voice, nothing is learned, and
     # the 0.4 s before the gate opened (their onset) is forgotten too.
     feed(presence, 0.3, speaking=True, mic_level=2000)
@@ -78,10 +76,7 @@ def test_the_users_voice_is_not_taken_for_echo_or_for_the_floor() -> None:
 
 
 def test_a_new_microphone_assumes_the_echo_again() -> None:
-    presence = EchoPresence()
-    feed(presence, 3, speaking=False, mic_level=30)
-    feed(presence, 3, speaking=True, mic_level=30)
-    assert not presence.heard
+    presence = learned_no_echo()
     presence.reset()
     assert presence.heard
 

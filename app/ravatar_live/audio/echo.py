@@ -173,7 +173,8 @@ class EchoGuard:
         if reference is not None:
             talking = self._gate is not None and self._gate.is_open
             self._residual.frame(reference, cleaned, learn=not talking)
-            self._presence.frame(reference, samples, user_talking=talking)
+            self._presence.frame(samples, echo_may_come=self._residual.echo_may_come,
+                                 user_talking=talking)
             self._follow_presence()
         return cleaned
 

@@ -40,7 +40,7 @@ _FIRST_RATIO = 1.0              # until then: the residual may be as loud as the
 _AFTER_TALK_FRAMES = 100
 # A voice is above the floor for a moment before the gate opens on it: frames are learned this
 # much later, and forgotten when the gate opens (they were the user's onset, not echo).
-_ONSET_FRAMES = 40
+ONSET_FRAMES = 40
 # Once measured, the floor never asks more than the avatar's own peak level: a louder leak is
 # left to the echo check (echo_check.py), which tells it from a voice by its shape.
 _MAX_RATIO = 0.5
@@ -102,8 +102,13 @@ class ResidualEcho:
             self._settling -= 1
         elif self._tail.echo_may_come:
             self._recent.append(rms(cleaned) / tail)
-            if len(self._recent) > _ONSET_FRAMES:
+            if len(self._recent) > ONSET_FRAMES:
                 self._ratios.append(self._recent.popleft())
+
+    @property
+    def echo_may_come(self) -> bool:
+        """The avatar spoke within the echo's tail (as of the last frame)."""
+        return self._tail.echo_may_come
 
     def floor(self) -> float | None:
         """The level (int16 RMS) a voice must pass now; None when the avatar is quiet."""

@@ -19,7 +19,7 @@ from collections import deque
 
 import numpy as np
 
-from ravatar_live.audio.echo_gate import EchoTail, rms
+from ravatar_live.audio.echo_gate import ONSET_FRAMES, rms
 from ravatar_live.audio.pcm import Int16Array
 
 # An echo lifts the microphone's loud moments this far (dB) above its quiet floor. Those of
@@ -30,9 +30,6 @@ _SPEAKING_FRAMES = 300   # and over the last 3 s it spoke
 _MIN_FRAMES = 150        # 1.5 s of each before the echo may be judged absent
 _LOUD_PERCENTILE = 90    # the echo's loud moments
 _FLOOR_PERCENTILE = 20   # the floor between words, a fan's hum, the converter's hiss
-# Frames are learned this late, and forgotten when the user is found talking: the start of
-# their voice is not echo (the gate opens on a voice only after it held for a moment).
-_ONSET_FRAMES = 40
 _JUDGE_EVERY = 10        # frames between verdicts (two percentiles cost ~50 us)
 
 
@@ -40,7 +37,6 @@ class EchoPresence:
     """Learns, frame by frame, whether the avatar's voice reaches the raw microphone."""
 
     def __init__(self) -> None:
-        self._tail = EchoTail()
         self._floor = deque[float](maxlen=_FLOOR_FRAMES)
         self._speaking = deque[float](maxlen=_SPEAKING_FRAMES)
         self._recent = deque[tuple[bool, float]]()  # (echo may come, level) not yet learned
@@ -48,14 +44,16 @@ class EchoPresence:
         self.heard = True  # False only once the microphone is known not to rise while the
         # avatar speaks (judged every _JUDGE_EVERY frames learned)
 
-    def frame(self, reference: Int16Array, raw: Int16Array, *, user_talking: bool) -> None:
-        """One 10 ms frame: the reference played meanwhile and the raw microphone."""
-        self._tail.push(rms(reference))
+    def frame(self, raw: Int16Array, *, echo_may_come: bool, user_talking: bool) -> None:
+        """One 10 ms frame of the raw microphone; ``echo_may_come``: the avatar spoke within
+        the echo's tail (``echo_gate.EchoTail``). Frames are learned ``ONSET_FRAMES`` late and
+        forgotten when the user is found talking: the start of their voice is not echo (the
+        gate opens on a voice only after it held for a moment)."""
         if user_talking:
             self._recent.clear()
             return
-        self._recent.append((self._tail.echo_may_come, rms(raw)))
-        if len(self._recent) > _ONSET_FRAMES:
+        self._recent.append((echo_may_come, rms(raw)))
+        if len(self._recent) > ONSET_FRAMES:
             speaking, level = self._recent.popleft()
             (self._speaking if speaking else self._floor).append(level)
             self._learned += 1
@@ -71,7 +69,6 @@ class EchoPresence:
 
     def reset(self) -> None:
         """A new microphone stream: what it hears is learned afresh."""
-        self._tail.clear()
         self._floor.clear()
         self._speaking.clear()
         self._recent.clear()
