@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ravatar_live.audio.capture_apm import FRAME, CaptureApm
+from ravatar_live.audio.capture_apm import FRAME, PRIMING_FRAMES, CaptureApm
 from ravatar_live.audio.echo_presence import EchoPresence
 from tests.unit.test_capture_apm import CANCELLED, MarkingStage
 
@@ -84,11 +84,13 @@ def test_a_new_microphone_assumes_the_echo_again() -> None:
 def test_without_an_echo_the_microphone_goes_on_as_it_was_and_the_canceller_keeps_up() -> None:
     MarkingStage.made.clear()
     apm = CaptureApm(echo_cancellation=True, noise_suppression=False, factory=MarkingStage)
-    (canceller,) = MarkingStage.made
+    canceller, _high_pass = MarkingStage.made
     voice = np.full(FRAME, 500, np.int16)
     reference = np.full(FRAME, 3000, np.int16)
     out = apm.process(voice, reference, avatar_audible=True, delay_ms=0, cancel=False)
     assert np.array_equal(out, voice)
-    assert (canceller.frames, canceller.references) == (1, 1)  # it follows every frame
+    # It follows the avatar's voice (handed the newest frames first, as it takes over).
+    primed = PRIMING_FRAMES + 1
+    assert (canceller.frames, canceller.references, apm.cancelled_frames) == (primed, primed, 1)
     out = apm.process(voice, reference, avatar_audible=True, delay_ms=0)
     assert np.array_equal(out, voice + CANCELLED)

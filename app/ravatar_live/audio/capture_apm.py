@@ -7,13 +7,24 @@ AEC3 leaves of the avatar's echo) it takes the user's words with the echo. Measu
 simulator's recogniser on espeak-ng voices, 20 sentences over an echo at -6 dB: 18 of 98 words
 recognised with WebRTC's suppressor in the canceller's APM, 23 with it after the canceller, 41
 with no suppressor. Without echo it helps: in pink noise at 10 dB SNR, 34 of 46 words with it,
-26 without. So both run on every frame (the suppressor's noise estimate stays current), and
+26 without. So the suppressor runs on every frame (its noise estimate stays current), and
 while the reference has been loud within ``NS_RESUME_S`` (the avatar's voice and its echo's
 tail), what goes on is the canceller's output.
+
+The canceller rests while the avatar does: with the reference quiet for the echo's whole tail
+there is nothing to cancel, and AEC3 hands the microphone back high-passed and
+``CANCELLER_LAG`` samples late, nothing else (measured: the same as the APM's high-pass filter
+alone, to -107 dB). Its three FFI calls cost ~0.2 ms of CPU a frame and the avatar is silent
+most of a session, so at rest an APM with only that filter (one call) stands in, its output
+delayed by the same lag. Each hand-over is seamless: the one taking over is first handed the
+newest microphone frames (the canceller with a silent reference), so its filters' state and
+what it holds back are what the other's were. The canceller's echo filter and delay
+estimate are kept meanwhile (both of its streams pause together).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,6 +37,13 @@ if TYPE_CHECKING:
     from livekit.rtc import AudioFrame
 
 FRAME = SAMPLE_RATE // 100  # the APM works on 10 ms frames
+# AEC3 hands each frame back this many samples late (8 ms: it works on 64-sample blocks);
+# measured on the wheel by tests/unit/test_capture_apm.py.
+CANCELLER_LAG = 128
+# A canceller that rested is first handed this many of the newest frames: with fewer, what it
+# kept from before its rest comes out as a burst in the first frames (measured at -40 dBFS
+# with one, -57 with four).
+PRIMING_FRAMES = 8
 # The suppressor waits as long after the avatar's last loud frame as its echo may still come.
 NS_RESUME_S = TAIL_S
 
@@ -61,32 +79,71 @@ class CaptureApm:
         self._suppressor = (factory(echo_cancellation=False, noise_suppression=True)
                             if noise_suppression else None)
         self._tail = EchoTail()
+        # At rest: the canceller's high-pass filter alone, and what it holds back (the lag).
+        self._high_pass = (factory(echo_cancellation=False, noise_suppression=False)
+                           if echo_cancellation else None)
+        self._held = np.zeros(CANCELLER_LAG, np.int16)
+        # The newest microphone frames, which a canceller taking over again is first handed.
+        self._recent = deque([np.zeros(FRAME, np.int16)] * PRIMING_FRAMES,
+                             maxlen=PRIMING_FRAMES)
+        self._resting = True  # the canceller sat out the last frame
         self.suppressed_frames = 0  # frames whose suppressed output went on (for tests, stats)
+        self.cancelled_frames = 0  # frames the canceller processed
 
     def process(self, samples: Int16Array, reference: Int16Array | None, *,
                 avatar_audible: bool, delay_ms: int, cancel: bool = True) -> Int16Array:
         """One 10 ms frame; ``reference`` is what played from the frame's start (None: echo
         cancellation is off); ``avatar_audible``: a player says the avatar speaks now.
         ``cancel=False`` (no echo reaches the microphone, ``echo_presence.py``): the canceller
-        still follows every frame, ready for an echo, but the microphone goes on as it was."""
-        from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
-
+        still follows the avatar's voice, ready for an echo, but the microphone goes on as it
+        was."""
         self._tail.push(FULL_SCALE if avatar_audible
                         else rms(reference) if reference is not None else 0.0)
         cleaned = samples
         if self._canceller is not None and reference is not None:
-            self._canceller.process_reverse_stream(
-                AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, FRAME))
-            self._canceller.set_stream_delay_ms(delay_ms)
-            frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
-            self._canceller.process_stream(frame)  # in place
+            cancelled = self._cancel(samples, reference, delay_ms)
             if cancel:
-                cleaned = np.frombuffer(frame.data, np.int16).copy()
+                cleaned = cancelled
+        self._recent.append(samples)
         if self._suppressor is None:
             return cleaned
-        frame = AudioFrame(cleaned.tobytes(), SAMPLE_RATE, 1, FRAME)
-        self._suppressor.process_stream(frame)
+        suppressed = _run(self._suppressor, cleaned)
         if self._tail.echo_may_come:
             return cleaned
         self.suppressed_frames += 1
-        return np.frombuffer(frame.data, np.int16).copy()
+        return suppressed
+
+    def _cancel(self, samples: Int16Array, reference: Int16Array,
+                delay_ms: int) -> Int16Array:
+        """The canceller's output for one frame, or at rest its stand-in's (see the module
+        docstring)."""
+        canceller, high_pass = self._canceller, self._high_pass
+        assert canceller is not None and high_pass is not None  # made together
+        if not self._tail.echo_may_come:
+            if not self._resting:
+                self._resting = True
+                self._held = _run(high_pass, self._recent[-1])[FRAME - CANCELLER_LAG:]
+            filtered = _run(high_pass, samples)
+            out = np.concatenate((self._held, filtered[:FRAME - CANCELLER_LAG]))
+            self._held = filtered[FRAME - CANCELLER_LAG:]
+            return out
+        if self._resting:
+            self._resting = False
+            silent = np.zeros(FRAME, np.int16)
+            for frame in self._recent:
+                _run(canceller, frame, silent, delay_ms)
+        self.cancelled_frames += 1
+        return _run(canceller, samples, reference, delay_ms)
+
+
+def _run(apm: Apm, samples: Int16Array, reference: Int16Array | None = None,
+         delay_ms: int = 0) -> Int16Array:
+    """One frame through ``apm``: with a ``reference``, the echo canceller's three calls."""
+    from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
+
+    if reference is not None:
+        apm.process_reverse_stream(AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, FRAME))
+        apm.set_stream_delay_ms(delay_ms)
+    frame = AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME)
+    apm.process_stream(frame)  # in place
+    return np.frombuffer(frame.data, np.int16).copy()

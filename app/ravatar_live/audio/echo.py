@@ -4,12 +4,13 @@ half-duplex where there is nothing to cancel with.
 Echo cancellation: WebRTC's AEC3 with its high-pass filter, then its noise suppressor, which
 steps aside while the avatar speaks (``capture_apm.py``); where no echo reaches the microphone
 (headphones, ``echo_presence.py``) the canceller's output is not used. The ``livekit`` wheel's
-``rtc.AudioProcessingModule`` runs them (measured by bench/bench_echo.py: ~0.2 ms of CPU per
-10 ms frame). Each 10 ms microphone frame is processed with the reference that played at the
-moment the frame arrived (``FarEndReference``), so the echo in it comes later than its
-reference by the device's input latency plus the acoustic path; the input latency we know is
-told to the APM (``set_stream_delay_ms``) and AEC3's delay estimator finds
-the rest. Runs before the level meter, the VAD and the encoder, on the loop thread.
+``rtc.AudioProcessingModule`` runs them (bench/bench_echo.py measures their CPU per 10 ms
+frame, while the avatar speaks and while the canceller rests). Each 10 ms microphone frame is
+processed with the reference that played at the moment the frame arrived
+(``FarEndReference``), so the echo in it comes later than its reference by the device's input
+latency plus the acoustic path; the input latency we know is told to the APM
+(``set_stream_delay_ms``) and AEC3's delay estimator finds the rest. Runs before the level
+meter, the VAD and the encoder, on the loop thread.
 
 Protection, as the UI names it:
 * ``echo-cancellation``: on, and a player hands over what it plays;

@@ -47,8 +47,11 @@ _MAX_RATIO = 0.5
 
 
 def rms(samples: Int16Array) -> float:
-    """RMS in int16 units."""
-    return float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) if samples.size else 0.0
+    """RMS in int16 units (a dot product: several times quicker than ``np.mean`` on a frame)."""
+    if not samples.size:
+        return 0.0
+    x = samples.astype(np.float32)
+    return float(np.sqrt(np.dot(x, x) / x.size))
 
 
 def dbfs(level_db: float) -> float:
@@ -65,21 +68,29 @@ class EchoTail:
     def __init__(self) -> None:
         self._levels = deque[float](maxlen=_TAIL_FRAMES)
         self._speaking = dbfs(SPEAKING_DBFS)
+        self._since_loud = _TAIL_FRAMES  # frames pushed since the last loud one
+        self._loudest: float | None = 0.0  # None: not worked out since the last push
 
     def push(self, level: float) -> None:
         """The next frame's reference level (int16 RMS)."""
         self._levels.append(level)
+        self._since_loud = 0 if level > self._speaking else self._since_loud + 1
+        self._loudest = None
 
     @property
     def loudest(self) -> float:
-        return max(self._levels, default=0.0)
+        if self._loudest is None:
+            self._loudest = max(self._levels, default=0.0)
+        return self._loudest
 
     @property
     def echo_may_come(self) -> bool:
-        return self.loudest > self._speaking
+        return self._since_loud < _TAIL_FRAMES
 
     def clear(self) -> None:
         self._levels.clear()
+        self._since_loud = _TAIL_FRAMES
+        self._loudest = 0.0
 
 
 class ResidualEcho:
@@ -93,7 +104,6 @@ class ResidualEcho:
         """One 10 ms frame: the reference played meanwhile and what the canceller left.
         ``learn=False`` while the user talks: their voice is not residual echo."""
         self._tail.push(rms(reference))
-        tail = self._tail.loudest
         if not learn:
             # The frames just before were the start of the user's voice, not residual echo.
             self._recent.clear()
@@ -101,7 +111,7 @@ class ResidualEcho:
         elif self._settling:
             self._settling -= 1
         elif self._tail.echo_may_come:
-            self._recent.append(rms(cleaned) / tail)
+            self._recent.append(rms(cleaned) / self._tail.loudest)
             if len(self._recent) > ONSET_FRAMES:
                 self._ratios.append(self._recent.popleft())
 

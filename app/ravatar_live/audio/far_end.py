@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import soxr
 
-from ravatar_live.audio.echo_gate import SPEAKING_DBFS
+from ravatar_live.audio.echo_gate import SPEAKING_DBFS, dbfs, rms
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
 
 _CAPACITY_S = 4.0        # the reference kept: well over any device delay worth cancelling
@@ -133,8 +133,7 @@ class FarEndReference:
         self._ring[slots] = samples
         self._stamps[slots] = index
         self._next_index = start + samples.size
-        level = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) / 32768.0
-        if level > 10 ** (SPEAKING_DBFS / 20):
+        if rms(samples) > dbfs(SPEAKING_DBFS):
             self._speaking_until = max(self._speaking_until,
                                        (start + samples.size) / SAMPLE_RATE + 0.3)
 
