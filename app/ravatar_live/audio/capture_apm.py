@@ -69,8 +69,8 @@ def make_apm(*, echo_cancellation: bool, noise_suppression: bool) -> Apm:
 
 
 class CaptureApm:
-    """The two stages for one microphone stream. Making it raises ImportError or OSError when
-    the livekit wheel is missing or does not load."""
+    """The two stages for one microphone stream (and the canceller's stand-in at rest). Making
+    it raises ImportError or OSError when the livekit wheel is missing or does not load."""
 
     def __init__(self, *, echo_cancellation: bool, noise_suppression: bool,
                  factory: ApmFactory = make_apm) -> None:
