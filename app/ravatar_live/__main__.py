@@ -86,9 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync  # noqa: PLC0415 - after PySide6 and the QApplication
 
     from ravatar_live.app_runtime import run_app  # noqa: PLC0415
+    from ravatar_live.main_thread_gc import MainThreadGc  # noqa: PLC0415
     from ravatar_live.ui.theme import app_icon  # noqa: PLC0415
 
     app.setWindowIcon(app_icon())
+    MainThreadGc(app)  # no Qt object is ever collected on another thread (a deadlock)
     loop = qasync.QEventLoop(app)
 
     def on_loop_error(_loop: object, context: dict[str, object]) -> None:

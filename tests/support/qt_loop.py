@@ -10,7 +10,9 @@ asyncio callback and task step happens while the loop is running, and the async 
 layers (pytest-asyncio) never find a foreign loop marked as running.
 
 One QApplication and one loop serve the session. Inside exec() a closed last window would quit
-the application, which ends every later wait at once: the harness turns that off.
+the application, which ends every later wait at once: the harness turns that off. As in the
+app, Python's cycle collector runs on this (the GUI) thread only (ravatar_live/main_thread_gc.py):
+while the loop runs, and after every test.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import qasync  # picks PySide6: tests/conftest.py sets QT_API before this plugin
 from _pytest.runner import runtestprotocol  # pytest's own protocol, as pytest-rerunfailures uses
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
+
+from ravatar_live.main_thread_gc import MainThreadGc
 
 _SESSION: dict[str, Any] = {}
 
@@ -48,6 +52,7 @@ def session_loop(config: pytest.Config) -> qasync.QEventLoop:
         loop.set_default_executor(
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="gui-test-executor"))
         _SESSION["loop"] = loop
+        _SESSION["gc"] = MainThreadGc(_SESSION["app"])
     return loop
 
 
@@ -86,6 +91,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return True
 
 
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    collector = _SESSION.get("gc")
+    if collector is not None:  # between tests too, GUI or not, on the main thread
+        collector.check()
+
+
 @pytest.hookimpl(trylast=True)  # after the last session fixtures are torn down
 def pytest_sessionfinish(session: pytest.Session) -> None:
     loop = _SESSION.pop("loop", None)
@@ -93,3 +104,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         # Delete windows and pages now, while the web profile they use still exists.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         loop.close()  # also shuts the thread pool down
+    collector = _SESSION.pop("gc", None)
+    if collector is not None:
+        collector.stop()
