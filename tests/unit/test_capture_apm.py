@@ -14,7 +14,13 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from ravatar_live.audio.capture_apm import FRAME, NS_RESUME_S, PRIMING_FRAMES, CaptureApm
+from ravatar_live.audio.capture_apm import (
+    FRAME,
+    NS_RESUME_S,
+    PRIMING_FRAMES,
+    CaptureApm,
+    run_frame,
+)
 from ravatar_live.audio.pcm import SAMPLE_RATE
 from tests.support.speech_synth import synthesize
 
@@ -126,7 +132,7 @@ def test_at_rest_the_microphone_runs_on_as_the_real_canceller_would_hand_it_back
     avatar speaks, the user starts just before the canceller rests and talks on, the avatar
     speaks again. At rest the output is the canceller's own (its lag and high-pass filter),
     and after the rest it cancels the echo as well as one that never rested."""
-    from livekit.rtc import AudioFrame, AudioProcessingModule
+    from livekit.rtc import AudioProcessingModule
 
     avatar = synthesize("Hello! How can I help you today?", voice="en-gb", speed=165,
                         level_rms=0.12)
@@ -149,11 +155,7 @@ def test_at_rest_the_microphone_runs_on_as_the_real_canceller_would_hand_it_back
     theirs, ours, resting = [], [], []
     for at in range(0, mic16.size - FRAME + 1, FRAME):
         played, heard = reference[at:at + FRAME], mic16[at:at + FRAME]
-        always.process_reverse_stream(AudioFrame(played.tobytes(), SAMPLE_RATE, 1, FRAME))
-        always.set_stream_delay_ms(0)
-        frame = AudioFrame(heard.tobytes(), SAMPLE_RATE, 1, FRAME)
-        always.process_stream(frame)
-        theirs.append(np.frombuffer(frame.data, np.int16).astype(np.float64))
+        theirs.append(run_frame(always, heard, played).astype(np.float64))
         cancelled = apm.cancelled_frames
         ours.append(apm.process(heard, played, avatar_audible=False, delay_ms=0)
                     .astype(np.float64))

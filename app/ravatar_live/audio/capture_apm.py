@@ -107,7 +107,7 @@ class CaptureApm:
         self._recent.append(samples)
         if self._suppressor is None:
             return cleaned
-        suppressed = _run(self._suppressor, cleaned)
+        suppressed = run_frame(self._suppressor, cleaned)
         if self._tail.echo_may_come:
             return cleaned
         self.suppressed_frames += 1
@@ -122,8 +122,8 @@ class CaptureApm:
         if not self._tail.echo_may_come:
             if not self._resting:
                 self._resting = True
-                self._held = _run(high_pass, self._recent[-1])[FRAME - CANCELLER_LAG:]
-            filtered = _run(high_pass, samples)
+                self._held = run_frame(high_pass, self._recent[-1])[FRAME - CANCELLER_LAG:]
+            filtered = run_frame(high_pass, samples)
             out = np.concatenate((self._held, filtered[:FRAME - CANCELLER_LAG]))
             self._held = filtered[FRAME - CANCELLER_LAG:]
             return out
@@ -131,12 +131,12 @@ class CaptureApm:
             self._resting = False
             silent = np.zeros(FRAME, np.int16)
             for frame in self._recent:
-                _run(canceller, frame, silent, delay_ms)
+                run_frame(canceller, frame, silent, delay_ms)
         self.cancelled_frames += 1
-        return _run(canceller, samples, reference, delay_ms)
+        return run_frame(canceller, samples, reference, delay_ms)
 
 
-def _run(apm: Apm, samples: Int16Array, reference: Int16Array | None = None,
+def run_frame(apm: Apm, samples: Int16Array, reference: Int16Array | None = None,
          delay_ms: int = 0) -> Int16Array:
     """One frame through ``apm``: with a ``reference``, the echo canceller's three calls."""
     from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
