@@ -129,6 +129,7 @@ def test_settings_pick_the_key_by_pressing_it_and_refuse_a_typing_key(make_app, 
         assert button.accessibleName() == "Push-to-talk key in any window: Ctrl+F8"
         assert dialog.problems() == {}
         # What it looks like where a person picks it: an 800 x 600 screen and full HD.
+        ARTIFACTS.mkdir(exist_ok=True)  # this test may run alone, before any other makes it
         for name, size in (("800x600", (760, 540)), ("fullhd", (900, 720))):
             dialog.resize(*size)
             qtbot.waitUntil(lambda s=size: (dialog.width(), dialog.height()) == s)
