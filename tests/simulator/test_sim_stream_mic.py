@@ -121,3 +121,25 @@ async def test_a_new_turn_cuts_the_speaking_avatar_off(make_client, speech: np.n
     assert first["type"] == second["type"] == "incoming"
     assert second["chat_type"] == ("text" if kind == "text" else "voice")
     assert (players[0]["replies_interrupted"], players[0]["replies_spoken"]) == (1, 2)
+
+
+async def test_the_end_of_an_older_voice_turn_does_not_cut_a_newer_reply_off(make_client) -> None:
+    """A typed question while a voice take is still streaming is the newer turn: when the take
+    then ends, the avatar goes on with the typed question's reply, and the take's answer (to an
+    older turn) is sent on the chat but not spoken."""
+    c = await make_client(stream_video_codec="VP8", stream_fps=5.0, utterance_gap_s=30.0)
+    lid, origin = await c.start_stream(width="320", height="180")
+    tone = np.round(0.3 * np.sin(np.arange(4096) / 3) * 32767).astype("<i2").tobytes()
+    async with c.ws() as chat, watching(c, origin, SpeechTrack()):
+        await chat.send_json(c.pcm_message(tone, lid))  # a whole chunk: the take goes on
+        await chat.send_json(c.text_message(LONG_REQUEST, lid))
+        typed = await c.receive_json(chat)
+        players = await c.sim.wait_for_stream(lid, lambda ps: ps[0]["samples_spoken"] > 0)
+        await chat.send_json(c.pcm_message(tone[:4000], lid))  # a short chunk ends the take
+        voiced = await c.receive_json(chat, within_s=30)
+        # Half a second more of the typed question's reply, after the take's end and answer.
+        spoken = players[0]["samples_spoken"]
+        players = await c.sim.wait_for_stream(
+            lid, lambda ps: ps[0]["samples_spoken"] >= spoken + 24_000)
+    assert (typed["chat_type"], voiced["chat_type"]) == ("text", "voice")
+    assert (players[0]["replies_spoken"], players[0]["replies_interrupted"]) == (1, 0)

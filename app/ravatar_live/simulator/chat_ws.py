@@ -275,7 +275,7 @@ class ChatConnection:
             return
         if stream.timer is not None:
             stream.timer.cancel()
-        self.state.publish(license_id, {"event": "thinking"})
+        self.state.turn_heard(license_id, stream.ctx.turn)
         self.state.spawn(self._answer_voice(b"".join(stream.chunks), stream.ctx, "pcm"))
 
     async def _answer_voice(self, pcm: bytes, ctx: RequestContext, source: str) -> None:

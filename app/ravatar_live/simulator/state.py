@@ -129,6 +129,16 @@ class SimulatorState:
         self.publish(license_id, {"event": activity})
         return turn
 
+    def is_current_turn(self, license_id: str, turn: int) -> bool:
+        """Whether `turn` is still the license's latest user turn."""
+        return self._turns.get(license_id, 0) == turn
+
+    def turn_heard(self, license_id: str, turn: int) -> None:
+        """The user finished saying `turn`: the avatar thinks about it, unless a newer turn has
+        begun meanwhile (its reply must not be cut off by the end of an older one)."""
+        if self.is_current_turn(license_id, turn):
+            self.publish(license_id, {"event": "thinking"})
+
     def speak(self, license_id: str, answer: str, turn: int) -> None:
         """Have the avatar say `answer` when its reply goes out (after the reply delay), unless
         a newer turn has begun by then."""
@@ -137,7 +147,7 @@ class SimulatorState:
     async def _speak(self, license_id: str, answer: str, turn: int) -> None:
         if self.config.reply_delay_s > 0:
             await asyncio.sleep(self.config.reply_delay_s)
-        if self._turns.get(license_id, 0) != turn or self.licenses.get(license_id) is None:
+        if not self.is_current_turn(license_id, turn) or self.licenses.get(license_id) is None:
             return
         self.publish(license_id, {"event": "speaking", "text": answer,
                                   "duration_s": turns.speaking_seconds(answer)})

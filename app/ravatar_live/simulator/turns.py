@@ -82,7 +82,7 @@ async def answer_stream_mic(state: SimulatorState, license_id: str, pcm: bytes,
     if lic is None or avatar is None:
         return
     state.licenses.touch(license_id)
-    state.publish(license_id, {"event": "thinking"})
+    state.turn_heard(license_id, turn)
     ctx = RequestContext(avatar=avatar, chat_type="voice", request_type="audio", language="en",
                          license_id=license_id, turn=turn)
     answer = await hear(state, pcm, ctx, user_id=lic.user_id, project_id=lic.project_id,
