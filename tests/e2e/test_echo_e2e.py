@@ -235,7 +235,8 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     # The goal is none (issue 11). Over this PulseAudio path, whose delay jumps on a loaded
     # machine, AEC3 alone left 0-48 self-takes in 10 replies; the echo check on what AEC3 let
     # through, 0 quiet but 13-24 with both cores busy; judging the raw microphone too, 0 in
-    # every run, loaded as well (without echo cancellation: 7-10 per reply). The bound leaves
+    # every run quiet, and loaded 0 on the native player, 0-2 on the web view (without echo
+    # cancellation: 7-10 per reply). The bound leaves
     # room for a rare leak and catches either check failing. The native player paused the
     # avatar 0-2 times in 10 replies for a take its echo opened (a moment's silence each).
     assert self_takes <= 3
