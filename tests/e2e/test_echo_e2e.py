@@ -132,7 +132,10 @@ PLAYERS: list[StreamPlayerChoice] = ["native", "web"]
 def start_app(factory: Any, player: StreamPlayerChoice, *, echo_cancellation: bool,
               transcribe: bool) -> AppHarness:
     app: AppHarness = factory(
-        sim=SimulatorConfig(transcribe=transcribe, utterance_gap_s=0.3, stream_fps=10.0,
+        # The simulator's own gap (0.7 s) ends an utterance. The app streams a 256 ms chunk as
+        # each fills, so a 0.3 s gap left 44 ms for the GUI thread's delays: with both cores
+        # busy, takes reached the simulator as two to four utterances, each a new turn.
+        sim=SimulatorConfig(transcribe=transcribe, utterance_gap_s=0.7, stream_fps=10.0,
                             stream_max_height=360,
                             stream_video_codec="VP8" if player == "web" else "H264"),
         settings=Settings(user_id=USER_ID, voice_mode="vad", stream_player=player,
