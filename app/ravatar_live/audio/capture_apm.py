@@ -137,7 +137,7 @@ class CaptureApm:
 
 
 def run_frame(apm: Apm, samples: Int16Array, reference: Int16Array | None = None,
-         delay_ms: int = 0) -> Int16Array:
+              delay_ms: int = 0) -> Int16Array:
     """One frame through ``apm``: with a ``reference``, the echo canceller's three calls."""
     from livekit.rtc import AudioFrame  # noqa: PLC0415  (loaded with the APM)
 
