@@ -4,9 +4,16 @@
 // their WebRTC statistics and posts them to the parent window as strings
 // "ravatar-stats {json}", which the host page forwards to the app like the stream's own messages.
 // It changes nothing the page sees: the wrapped constructor returns the real connection.
-// It also taps the avatar's audio track (WebAudio, 16 kHz) and posts it in small blocks as
-// "ravatar-farend {json}" for the app's echo canceller; where it cannot, it posts
-// "ravatar-farend {\"audible\": true}" while the avatar's level says it speaks (half-duplex).
+// It also plays the avatar's audio track itself (WebAudio; the page's own media element is
+// muted once that runs) and posts exactly what it plays, in small blocks, as
+// "ravatar-farend {json}" for the app's echo canceller: the reference and the sound then share
+// one output stream, so the delay between them holds, and the app can set the loudness
+// ("ravatar-audio {\"gain\": g}" from the parent, or from this window when it is the top page)
+// with the reference following it to the sample. When the page has the microphone (the app's
+// "stream page microphone" route), the page plays its own sound, since the page's own echo
+// canceller must hear it: the probe only taps it. Where WebAudio cannot run, the page plays
+// its own sound and the probe posts "ravatar-farend {\"audible\": true}" while the avatar's
+// level says it speaks (half-duplex).
 (function () {
   "use strict";
   if (window.__ravatarStatsProbe) { return; }
@@ -23,11 +30,13 @@
   var ONSET_QUIET_MS = 300;     // a new onset needs this much quiet before it
   var VIDEO_EXTRA = {"rtx": 1, "red": 1, "ulpfec": 1, "flexfec-03": 1};
   var FAREND_PREFIX = "ravatar-farend ";
-  var FAREND_RATE = 16000;      // what the app's capture path runs at
-  // Samples per posted block: 64 ms. Each message costs ~1.5 ms of CPU across the page, the
-  // browser process and the app (measured: blocks of 32 ms cost 8 % of a core, 64 ms 3 %), and
-  // the app's microphone waits for the block covering it (half a block on average).
-  var FAREND_BLOCK = 1024;
+  // Posted blocks: 4096 samples, 85 ms at the device's 48 kHz (a power of two, as the
+  // ScriptProcessor needs). Each message costs ~1.5 ms of CPU across the page, the browser
+  // process and the app (measured: blocks of 32 ms cost 8 % of a core, 64 ms 3 %), and the
+  // app's microphone waits for the block covering it (half a block on average).
+  var FAREND_BLOCK = 4096;
+  var AUDIO_PREFIX = "ravatar-audio ";
+  var GAIN_RAMP_S = 0.005;      // a step in loudness would click
   var AUDIBLE_MS = 300;         // without a tap: "audible" at most this often while it speaks
 
   var peers = [];
@@ -94,8 +103,10 @@
     return result;
   };
 
-  // --- the far end: the avatar's audio for the app's echo canceller -------------------------
-  var farEnd = {tapped: null, running: false, lastAudible: 0};
+  // --- the far end: the avatar's audio, played here and posted for the app's echo canceller ----
+  // gain: the app's loudness (volume, its mute, the pause while the user talks over the avatar).
+  var farEnd = {tapped: null, running: false, lastAudible: 0, gain: 1, volume: null,
+                ctx: null, plays: false, elements: []};
 
   function postFarEnd(message) {
     message.v = 1;
@@ -112,36 +123,159 @@
     return btoa(text);
   }
 
-  // A silent WebAudio branch on the received track: each block is posted once rendered, with
-  // the page clock's time of its last sample (the app maps that clock onto its own).
+  // The page's media elements that play the tapped track are muted while the probe plays it
+  // (and again whenever the page unmutes them): the avatar must never be heard twice.
+  function playsTappedTrack(el) {
+    var stream = el && el.srcObject;
+    if (!farEnd.tapped || !stream || typeof stream.getAudioTracks !== "function") {
+      return false;
+    }
+    return stream.getAudioTracks().some(function (t) { return t.id === farEnd.tapped; });
+  }
+
+  function silenceElement(el) {
+    if (farEnd.elements.indexOf(el) < 0) {
+      farEnd.elements.push(el);
+      el.addEventListener("volumechange", function () {
+        if (farEnd.plays && !el.muted && playsTappedTrack(el)) { el.muted = true; }
+      });
+    }
+    if (farEnd.plays && playsTappedTrack(el)) { el.muted = true; }
+  }
+
+  function silenceElements() {
+    var found = document.querySelectorAll("audio, video");
+    for (var i = 0; i < found.length; i++) { silenceElement(found[i]); }
+    farEnd.elements.forEach(silenceElement);
+  }
+
+  var srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
+  if (srcObject && srcObject.set && srcObject.configurable) {
+    Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
+      configurable: true, enumerable: srcObject.enumerable, get: srcObject.get,
+      set: function (value) {
+        srcObject.set.call(this, value);
+        try { silenceElement(this); } catch (e) { /* never break the page */ }
+      }
+    });
+  }
+
+  function setGain(gain) {
+    farEnd.gain = gain;
+    if (farEnd.volume && farEnd.ctx) {
+      farEnd.volume.gain.setTargetAtTime(gain, farEnd.ctx.currentTime, GAIN_RAMP_S);
+    }
+  }
+
+  window.addEventListener("message", function (ev) {
+    if (ev.source !== window.parent && ev.source !== window) { return; }
+    if (typeof ev.data !== "string" || ev.data.indexOf(AUDIO_PREFIX) !== 0) { return; }
+    try {
+      var gain = JSON.parse(ev.data.slice(AUDIO_PREFIX.length)).gain;
+      if (typeof gain === "number" && isFinite(gain)) { setGain(Math.max(0, Math.min(1, gain))); }
+    } catch (e) { /* not ours */ }
+  });
+
+  // One posted block: `x` (float samples) ends at context frame `endFrame` (null: unknown).
+  // Its time is the page clock's moment that frame reaches the speaker, by the context's own
+  // output timestamp: a sample-exact timeline, not the main thread's delivery time (which jumps
+  // by tens of ms on a busy page and would shift the canceller's reference each time).
+  function postBlock(ctx, x, endFrame) {
+    var pcm = new Int16Array(x.length);
+    for (var i = 0; i < x.length; i++) {
+      pcm[i] = Math.round(Math.max(-1, Math.min(1, x[i])) * 32767);
+    }
+    var t = performance.now();
+    var stamp = endFrame !== null && ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+    if (stamp && stamp.performanceTime > 0) {
+      t = stamp.performanceTime + (endFrame / ctx.sampleRate - stamp.contextTime) * 1000;
+    }
+    farEnd.running = true;
+    postFarEnd({t: t, sent: performance.now(), rate: ctx.sampleRate, pcm: toBase64(pcm)});
+  }
+
+  // The tap on the audio thread (an AudioWorklet): it collects FAREND_BLOCK samples and hands
+  // them over with the context frame they end at. Built from a blob URL; a page whose policy
+  // forbids that gets the ScriptProcessor below.
+  var TAP_WORKLET = "registerProcessor('ravatar-far-end-tap', class extends " +
+    "AudioWorkletProcessor { constructor() { super(); this.block = new Float32Array(" +
+    FAREND_BLOCK + "); this.filled = 0; } process(inputs) { var x = inputs[0] && inputs[0][0]; " +
+    "if (x) { this.block.set(x, this.filled); } this.filled += 128; " +
+    "if (this.filled >= this.block.length) { this.port.postMessage({end: currentFrame + 128, " +
+    "pcm: this.block}, [this.block.buffer]); this.block = new Float32Array(" + FAREND_BLOCK +
+    "); " +
+    "this.filled = 0; } return true; } });";
+
+  function startTap(ctx, from) {
+    var silent = ctx.createGain();
+    silent.gain.value = 0;  // the tap must reach the output to run; it adds nothing
+    silent.connect(ctx.destination);
+    function scriptProcessorTap() {
+      var node = ctx.createScriptProcessor(FAREND_BLOCK, 1, 1);
+      node.onaudioprocess = function (ev) {
+        postBlock(ctx, ev.inputBuffer.getChannelData(0), null);
+      };
+      from.connect(node);
+      node.connect(silent);
+    }
+    if (!ctx.audioWorklet || typeof AudioWorkletNode !== "function") {
+      scriptProcessorTap();
+      return;
+    }
+    var url = URL.createObjectURL(new Blob([TAP_WORKLET], {type: "application/javascript"}));
+    ctx.audioWorklet.addModule(url).then(function () {
+      if (farEnd.ctx !== ctx) { return; }
+      var node = new AudioWorkletNode(ctx, "ravatar-far-end-tap",
+                                      {numberOfInputs: 1, numberOfOutputs: 1,
+                                       channelCount: 1, channelCountMode: "explicit"});
+      node.port.onmessage = function (ev) { postBlock(ctx, ev.data.pcm, ev.data.end); };
+      from.connect(node);
+      node.connect(silent);
+    }, function () {
+      if (farEnd.ctx === ctx) { scriptProcessorTap(); }
+    }).finally(function () { URL.revokeObjectURL(url); });
+  }
+
+  // Whether this page may use the microphone: only in the app's "stream page microphone"
+  // route (the host page's frame allows it then). That page cancels its own echo, and the
+  // browser's canceller hears the page's own playback, so the page keeps playing its sound.
+  function pageHasMicrophone() {
+    var policy = document.permissionsPolicy || document.featurePolicy;
+    try { return !!(policy && policy.allowsFeature("microphone")); } catch (e) { return false; }
+  }
+
+  // The received track through a volume stage to the speaker, and the tap after the volume
+  // (startTap). The page's element is muted only once this context runs.
   function tapFarEnd(track) {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx || farEnd.tapped === track.id) { return; }
     var ctx;
-    try { ctx = new Ctx({sampleRate: FAREND_RATE}); } catch (e) {
-      try { ctx = new Ctx(); } catch (e2) { return; }  // no audio here: half-duplex
-    }
+    try { ctx = new Ctx(); } catch (e) { return; }  // no audio here: half-duplex
     farEnd.tapped = track.id;
+    farEnd.ctx = ctx;
     var source = ctx.createMediaStreamSource(new MediaStream([track]));
-    var node = ctx.createScriptProcessor(ctx.sampleRate <= FAREND_RATE ? FAREND_BLOCK
-                                         : 4 * FAREND_BLOCK, 1, 1);
-    var silent = ctx.createGain();
-    silent.gain.value = 0;  // the graph must reach the output to run; it plays nothing
-    node.onaudioprocess = function (ev) {
-      var x = ev.inputBuffer.getChannelData(0), pcm = new Int16Array(x.length);
-      for (var i = 0; i < x.length; i++) {
-        pcm[i] = Math.round(Math.max(-1, Math.min(1, x[i])) * 32767);
-      }
-      farEnd.running = true;
-      postFarEnd({t: performance.now(), rate: ctx.sampleRate, pcm: toBase64(pcm)});
-    };
-    source.connect(node);
-    node.connect(silent);
-    silent.connect(ctx.destination);
-    if (ctx.resume) { ctx.resume().catch(function () { /* stays half-duplex */ }); }
+    var volume = ctx.createGain();
+    volume.gain.value = farEnd.gain;
+    farEnd.volume = volume;
+    var playsHere = !pageHasMicrophone();
+    source.connect(volume);
+    if (playsHere) { volume.connect(ctx.destination); }
+    startTap(ctx, volume);
+    function playing() {
+      if (!playsHere || ctx.state !== "running" || farEnd.ctx !== ctx) { return; }
+      farEnd.plays = true;
+      silenceElements();
+    }
+    ctx.addEventListener("statechange", playing);
+    if (ctx.resume) { ctx.resume().then(playing, function () { /* stays half-duplex */ }); }
+    // The page attaches the track to its element after this event: look once it has.
+    window.setTimeout(function () { silenceElements(); }, 0);
     track.addEventListener("ended", function () {
       farEnd.running = false;
       farEnd.tapped = null;
+      farEnd.plays = false;
+      farEnd.volume = null;
+      farEnd.ctx = null;
       try { ctx.close(); } catch (e) { /* */ }
     });
   }

@@ -23,6 +23,10 @@
   var streamSize = null;            // [width, height] in device pixels
   var expectedOrigin = null;
   var micWish = null;               // the last microphone command, posted again on every load
+  // The avatar's loudness in the frame's player (resources/stream_stats.js), posted again on
+  // every load.
+  var AUDIO_PREFIX = "ravatar-audio ";
+  var avatarGain = 1;
 
   function tell(kind, payload) {
     var message = { kind: kind };
@@ -101,6 +105,13 @@
     }
   }
 
+  function postAvatarGain() {
+    if (frame && frame.contentWindow) {
+      frame.contentWindow.postMessage(AUDIO_PREFIX + JSON.stringify({ gain: avatarGain }),
+                                      expectedOrigin);
+    }
+  }
+
   window.ravatarHost = {
     load: function (url, width, height, allowMicrophone) {
       removeFrame();
@@ -119,6 +130,7 @@
       micWish = allowMicrophone ? "rvo-ps-mic-mute" : null;
       frame.addEventListener("load", function () {
         postMicWish();
+        postAvatarGain();
         tell("frame-loaded", {});
       });
       frame.src = url;
@@ -135,6 +147,13 @@
       if (!frame || !MIC_COMMANDS.hasOwnProperty(type)) { return false; }
       micWish = type;
       postMicWish();
+      return true;
+    },
+    // The avatar's loudness, 0..1 (0 while muted or paused for the user).
+    avatarGain: function (gain) {
+      if (typeof gain !== "number" || !isFinite(gain)) { return false; }
+      avatarGain = Math.max(0, Math.min(1, gain));
+      postAvatarGain();
       return true;
     }
   };

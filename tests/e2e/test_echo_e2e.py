@@ -227,8 +227,9 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     blocks_before, since = app.controller.echo_reference.web_blocks, time.monotonic()
     self_takes = replies_without_speech(app, AVATAR_REPLIES)
     if player == "web":
-        # The page's tap posts 64 ms blocks (15.6 a second): each message costs ~1.5 ms of
-        # CPU across processes, so 32 ms blocks cost 5 % of a core more.
+        # The page's tap posts blocks of 4096 samples at 48 kHz (11.7 a second): each
+        # message costs ~1.5 ms of CPU across processes, so 32 ms blocks cost 5 % of a core
+        # more.
         rate = ((app.controller.echo_reference.web_blocks - blocks_before)
                 / (time.monotonic() - since))
         assert 10 < rate < 20

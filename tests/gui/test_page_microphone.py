@@ -242,6 +242,22 @@ def test_the_app_route_gives_the_page_no_microphone(make_app) -> None:
     assert allows_microphone(app)
 
 
+def test_the_page_route_leaves_the_avatar_s_sound_to_the_page(make_app) -> None:
+    """With the microphone, the page cancels its own echo, and the browser's canceller hears
+    the page's own playback: the probe taps the avatar's track but leaves the page's element
+    playing it (in the app's route it plays it itself: tests/gui/test_stream_players.py)."""
+    app = make_app(sim=web_stream(stream_voice=True), settings=page_route())
+    app.go_live()
+    reference = app.controller.echo_reference
+    app.qtbot.waitUntil(lambda: reference.web_blocks >= 3, timeout=WAIT_MS)
+    assert allows_microphone(app)
+    answers: list[object] = []
+    [frame] = app.window.stream_view.page().mainFrame().children()
+    frame.runJavaScript("document.querySelector('video').muted", 0, answers.append)
+    app.qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
+    assert answers == [False]
+
+
 def allows_microphone(app: Any) -> bool:
     """What the stream frame's own document says about the microphone (its permissions
     policy, set by the host page's `allow` list)."""

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
 
+from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.player_choice import PlayerKind
 from ravatar_live.live.states import SessionState, StreamStage
 from ravatar_live.settings import Settings
@@ -171,7 +174,7 @@ def test_ending_closes_the_native_player_before_the_license(make_app, caplog) ->
     assert app.window.stream_area.current_view is app.window.stream_view
 
 
-def test_the_sound_button_mutes_both_players_and_is_remembered(make_app) -> None:
+def test_the_sound_button_sets_both_players_and_is_remembered(make_app) -> None:
     app = make_app(sim=webrtc("H264"), settings=settings(stream_player="native"))
     app.go_live()
     wait_native_frames(app)
@@ -182,17 +185,19 @@ def test_the_sound_button_mutes_both_players_and_is_remembered(make_app) -> None
     native = app.controller.players.native
     assert native is not None and native._muted and native._volume == pytest.approx(0.4)
     assert app.window.stream_view.page().isAudioMuted()
+    assert app.window.stream_view.avatar_gain == 0.0  # the web view's player: silent
     saved = app.store.load()
     assert (saved.avatar_muted, saved.avatar_volume) == (True, 40)
     assert app.controller.settings.avatar_muted
     button.click()  # unmute
     assert not native._muted and not app.window.stream_view.page().isAudioMuted()
+    assert app.window.stream_view.avatar_gain == pytest.approx(0.4)
 
 
 def test_the_native_player_pauses_the_avatar_while_the_user_talks_over_it(make_app) -> None:
     """The voice controller's barge-in pause (audio/voice.py; when it asks is tested in
     tests/unit/test_echo.py) silences the native player and leaves the user's own mute as it
-    was; the web view is not paused (StreamPlayers.set_avatar_yields says why)."""
+    was (the web view's pause: the next test)."""
     app = make_app(sim=webrtc("H264"), settings=settings(stream_player="native"))
     app.go_live()
     wait_native_frames(app)
@@ -224,3 +229,63 @@ def test_auto_switches_when_the_web_view_shows_no_frames_in_time(make_app) -> No
     app.qtbot.waitUntil(lambda: bool(players.switches), timeout=WAIT_MS)
     assert players.switches[0].reason == "no-frames"
     assert any("showed no video in 0.2 seconds" in text for text in notices(app))
+
+
+def frame_js(app: Any, script: str) -> Any:
+    """`script`'s value in the stream frame (the page inside the host page)."""
+    frames = app.window.stream_view.page().mainFrame().children()
+    assert len(frames) == 1, f"expected the stream frame alone, got {len(frames)}"
+    result: list[Any] = []
+    frames[0].runJavaScript(script, 0, result.append)
+    app.qtbot.waitUntil(lambda: bool(result), timeout=WAIT_MS)
+    return result[0]
+
+
+def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_pause(
+        make_app) -> None:
+    """The stream frame's probe plays the avatar's track through its own volume stage and taps
+    it after that stage (resources/stream_stats.js): the page's own video element is muted, and
+    stays so when the page unmutes it; while the avatar pauses for the user the echo
+    canceller's reference is silent, though the avatar goes on speaking; after the pause it is
+    heard again."""
+    app = make_app(sim=quick_simulator(stream_webrtc=True, stream_video_codec="VP8",
+                                       stream_voice=True),
+                   settings=settings(stream_player="web"))
+    players = app.controller.players
+    peaks: list[int] = []  # each far-end block's loudest sample, as the app receives them
+    clock = PageClock()
+
+    def on_far_end(data: str) -> None:
+        block = parse_far_end(data, time.monotonic(), clock)
+        if isinstance(block, FarEndBlock):
+            peaks.append(int(np.abs(block.samples.astype(np.int32)).max()))
+
+    players.web_far_end.connect(on_far_end)
+    app.go_live()
+    app.qtbot.waitUntil(lambda: len(peaks) >= 3, timeout=WAIT_MS)
+    assert frame_js(app, "document.querySelector('video').muted") is True
+    frame_js(app, "document.querySelector('video').muted = false; 1")  # as a page might
+    app.qtbot.waitUntil(lambda: frame_js(app, "document.querySelector('video').muted") is True,
+                        timeout=WAIT_MS)
+
+    def spoken() -> int:
+        return sum(p["samples_spoken"] for p in players_facts(app))
+
+    def heard_after(start: int) -> bool:
+        return any(peak > 1000 for peak in peaks[start:])
+
+    app.controller.chat.send_text("Tell me more")
+    app.qtbot.waitUntil(lambda: heard_after(0), timeout=WAIT_MS)
+    pause = app.controller.voice.controller.on_avatar_yield
+    pause.emit(True)
+    settled = len(peaks) + 3  # the blocks under way when the gain changed
+    app.qtbot.waitUntil(lambda: len(peaks) >= settled, timeout=WAIT_MS)
+    spoken_before, start = spoken(), len(peaks)
+    app.qtbot.waitUntil(lambda: len(peaks) >= start + 4, timeout=WAIT_MS)
+    assert spoken() > spoken_before, "the avatar stopped speaking: the pause proves nothing"
+    assert peaks[start:start + 4] == [0] * 4, "the reference is not what the frame plays"
+    assert players.avatar_pauses == 1
+    pause.emit(False)
+    resumed = len(peaks)
+    app.controller.chat.send_text("Tell me more")
+    app.qtbot.waitUntil(lambda: heard_after(resumed), timeout=WAIT_MS)

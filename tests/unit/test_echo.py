@@ -333,10 +333,18 @@ def test_far_end_messages_from_the_web_view() -> None:
     assert late.played_at == pytest.approx(100.120 - 0.1 - WEB_LEAD_S)
     assert isinstance(parse_far_end(FAR_END_PREFIX + '{"audible": true}', 1.0, clock),
                       AvatarAudible)
+    # With "sent", the clock is set by when the message was posted, and "t" (when its last
+    # sample reaches the speaker, 150 ms after it was posted) keeps its distance from it.
+    speaker = PageClock()
+    ahead = parse_far_end(FAR_END_PREFIX + json.dumps(
+        {"t": 5150.0, "sent": 5000.0, "rate": 16000, "pcm": pcm}), 100.020, speaker)
+    assert isinstance(ahead, FarEndBlock)
+    assert ahead.played_at == pytest.approx(100.170 - 0.1 - WEB_LEAD_S)
     for bad in ("ravatar-stats {}", FAR_END_PREFIX + "not json", FAR_END_PREFIX + "[1]",
                 FAR_END_PREFIX + '{"t": "x", "rate": 16000, "pcm": ""}',
                 FAR_END_PREFIX + '{"t": 1, "rate": 16000, "pcm": "%%%"}',
                 FAR_END_PREFIX + '{"t": 1, "rate": 16000, "pcm": "AA=="}',  # odd bytes
                 FAR_END_PREFIX + '{"t": NaN, "rate": 16000, "pcm": "AAAA"}',
-                FAR_END_PREFIX + '{"t": 1, "rate": 1, "pcm": "AAAA"}'):
+                FAR_END_PREFIX + '{"t": 1, "rate": 1, "pcm": "AAAA"}',
+                FAR_END_PREFIX + '{"t": 1, "sent": "x", "rate": 16000, "pcm": "AAAA"}'):
         assert parse_far_end(bad, 1.0, clock) is None, bad

@@ -68,7 +68,8 @@ class StreamPlayers(QObject):
     show_native = Signal(object)  # NativeStreamPlayer: show its video_sink in the stream area
     unload_web = Signal()  # the web view lets go of the stream page (its sound stops too)
     player_changed = Signal(str)  # PlayerKind value now showing the stream ("" when none)
-    web_muted = Signal(bool)  # the web view's sound on/off (it has no volume of its own)
+    web_muted = Signal(bool)  # the web view's whole page sound on/off (the user's mute)
+    web_gain = Signal(float)  # the avatar's loudness in the web view's player, 0..1
     problem = Signal(str, str)  # kind, plain words: the stream cannot be shown here
     problem_cleared = Signal()
     web_far_end = Signal(str)  # the web view's tap of the avatar's audio ("ravatar-farend ...")
@@ -93,7 +94,7 @@ class StreamPlayers(QObject):
         self._volume = 1.0
         self._muted = False
         self._yields = False  # the avatar pauses for the user (barge-in)
-        self.avatar_pauses = 0  # times the native player paused the avatar for the user
+        self.avatar_pauses = 0  # times a player paused the avatar for the user
         self._output_device: str | None = None
         self._send_microphone = False
         self._tasks = TaskSet("stream players")
@@ -153,30 +154,34 @@ class StreamPlayers(QObject):
 
     # --- audio ---------------------------------------------------------------------------------
     def set_volume(self, volume: float) -> None:
-        """The avatar's loudness in the native player, 0..1."""
+        """The avatar's loudness in both players, 0..1."""
         self._volume = min(1.0, max(0.0, volume))
         if self._native is not None:
             self._native.set_volume(self._volume)
+        self._apply_web_gain()
 
     def set_muted(self, muted: bool) -> None:
         """Silence the avatar in both players."""
         self._muted = muted
         self._apply_silence()
         self.web_muted.emit(muted)
+        self._apply_web_gain()
 
     def set_avatar_yields(self, yields: bool) -> None:
         """Pause the avatar's sound while the user talks over it (barge-in; see audio/voice.py),
-        whatever the user's own mute. The native player only: its tap hands the echo canceller
-        exactly what it plays, silence included. The web view's page cannot be silenced at a
-        moment the canceller knows (tried: the page's reference and its sound fell out of step
-        at each pause, and the echo that leaked opened more takes - 8-18 pauses in 10 replies
-        with no user speech, against 0-2 with the native player)."""
+        whatever the user's own mute. Both players hand the echo canceller exactly what they
+        play, silence included: the native player's playback tap, and the web view's stream
+        frame, which plays the avatar's track itself after its volume stage and taps it there
+        (resources/stream_stats.js). (A pause of the page's own sound, with the tap before it,
+        made the reference and the sound fall out of step: 8-18 pauses in 10 replies with no
+        user speech.)"""
         if yields == self._yields:
             return
         self._yields = yields
-        if yields and self.active is PlayerKind.NATIVE:
+        if yields and self.active is not None:
             self.avatar_pauses += 1
         self._apply_silence()
+        self._apply_web_gain()
 
     def _native_silenced(self) -> bool:
         return self._muted or self._yields
@@ -184,6 +189,9 @@ class StreamPlayers(QObject):
     def _apply_silence(self) -> None:
         if self._native is not None:
             self._native.set_muted(self._native_silenced())
+
+    def _apply_web_gain(self) -> None:
+        self.web_gain.emit(0.0 if self._native_silenced() else self._volume)
 
     def set_output_device(self, device_id: str | None) -> None:
         """Where the native player plays the avatar (None: the system default)."""
@@ -240,6 +248,7 @@ class StreamPlayers(QObject):
         self._health.begin()
         if kind is PlayerKind.WEB:
             self.web_muted.emit(self._muted)
+            self._apply_web_gain()
             self.show_web.emit(stream.url, stream.size.width, stream.size.height)
         else:
             native = self._native_player()

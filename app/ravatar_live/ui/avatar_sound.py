@@ -1,7 +1,7 @@
 """The avatar's sound control: a small button floating in the stream's bottom-right corner, like a
 video player's, shown while a stream plays. Pressing it mutes or unmutes the avatar (both
-players); its arrow (or Alt+Down) opens a volume slider for the app's own player. It only shows
-and reports."""
+players); its arrow (or Alt+Down) opens a volume slider (both players too). It only shows and
+reports."""
 
 from __future__ import annotations
 
@@ -41,8 +41,7 @@ class AvatarSoundButton(QToolButton):
         self.volume_slider.setMinimumWidth(140)
         self.volume_slider.setAccessibleName("Avatar volume")
         self.volume_slider.setAccessibleDescription(
-            "How loud the app's own player plays the avatar (the built-in browser has only "
-            "mute)")
+            "How loud the avatar plays")
         menu = QMenu(self)
         holder = QWidgetAction(menu)
         holder.setDefaultWidget(self.volume_slider)

@@ -53,6 +53,7 @@ class StreamPlayerBinding(QObject):
         players.unload_web.connect(self._unload_web)
         players.player_changed.connect(self._on_player_changed)
         players.web_muted.connect(self._on_web_muted)
+        players.web_gain.connect(web_view.set_avatar_gain)
 
     def show_web_directly(self) -> bool:
         """Load the stream page on its own in the web view (for a server that refuses to be
