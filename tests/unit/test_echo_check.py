@@ -214,6 +214,28 @@ async def test_hands_free_ignores_an_echo_later_than_the_canceller_reaches(
     assert checked_voice.echo.echo_takes_dropped >= 1
 
 
+async def test_the_avatar_does_not_pause_again_for_an_echo_the_canceller_leaks(
+        voices: Voices, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the echo gets past the canceller (here 0.9 s late, beyond its reach), its takes
+    open over the avatar one after another; the check drops each, but each would pause the
+    avatar first: a gap in its voice. After the second, the avatar goes on (its echo keeps
+    opening takes); without that memory it paused for every one."""
+    first = timeline([voices.avatar], 0.8)
+    later = timeline([voices.avatar] * 3, 0.8, lead_s=0.0)
+    far = np.concatenate([first, later])
+    rng = np.random.default_rng(4)
+    mic = np.concatenate([echo_of(first, delay_s=0.12, gain_db=-3.0, rng=rng),
+                          echo_of(later, delay_s=0.9, gain_db=-3.0, rng=rng)])
+    remembered, voice = await hands_free_over(far, mic, hands_free())
+    monkeypatch.setattr(echo_module, "LEAK_MEMORY_S", 0.0)
+    forgotten, _ = await hands_free_over(far, mic, hands_free())
+    pauses, pauses_without = remembered.yields.count(True), forgotten.yields.count(True)
+    print(f"echo takes dropped {voice.echo.echo_takes_dropped}; pauses for them {pauses}, "
+          f"without the memory {pauses_without}")
+    assert remembered.takes == [] and forgotten.takes == []
+    assert pauses <= 2 and pauses_without >= 4
+
+
 def test_the_residual_floor_ignores_the_canceller_settling_after_the_user_talked() -> None:
     """What the canceller leaves right after double talk is not learned (it once raised the
     floor above the user's voice barge-in after barge-in), and a measured floor never asks more

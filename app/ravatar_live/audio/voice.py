@@ -24,8 +24,9 @@ busy or lost mid-take) arrives on ``on_error`` with the microphone closed and st
   pause (``hands_free.py``); while the avatar speaks a take is held until judged not to be its
   echo (``echo_check.py``).
 * Barge-in: a hands-free take confirmed (enough speech) while the avatar is audible, with echo
-  protection on, asks the players to pause the avatar's sound until the take ends, sent or
-  dropped (``on_avatar_yield``). The avatar itself stops only when the take reaches the
+  protection on (unless the avatar's echo opened a take lately: ``EchoGuard.avatar_may_pause``),
+  asks the players to pause the avatar's sound until the take ends, sent or dropped
+  (``on_avatar_yield``). The avatar itself stops only when the take reaches the
   service, after the echo check; until then the user would talk over it, and words said over
   the avatar's echo are the ones the recogniser loses (tests/e2e/test_echo_e2e.py). A take
   the avatar's own echo opened lets it be heard again as soon as the check finds it follows
@@ -338,7 +339,7 @@ class VoiceController:
                 self._take = take
                 self._set_state("speech")
             elif isinstance(event, Confirmed) and self._take is not None:
-                if self.echo.protection != "off" and self.echo.far_end.avatar_speaking:
+                if self.echo.avatar_may_pause and self.echo.far_end.avatar_speaking:
                     self._yield_to = self._take  # not for a click: it holds enough speech
                     self._sync_yield()
                 self._take.echo_check = self.echo.protection == "echo-cancellation"
