@@ -241,9 +241,12 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     # through, 0 quiet but 13-24 with both cores busy; judging the raw microphone too, 0 in
     # every run quiet, and loaded 0 on the native player, 0-2 on the web view (without echo
     # cancellation: 7-10 per reply). The bound leaves
-    # room for a rare leak and catches either check failing. The native player paused the
-    # avatar 0-2 times in 10 replies for a take its echo opened (a moment's silence each).
+    # room for a rare leak and catches either check failing.
     assert self_takes <= 3
+    # Each pause for a take the echo opened is a moment's silence in the avatar's voice: 0-2
+    # in 10 replies on either player (the web view's echo opened 12-21 takes, and paused it
+    # 3-13 times before its echo's takes stopped the pauses).
+    assert app.controller.players.avatar_pauses <= 4
 
 
 @pytest.mark.timeout(600)
@@ -313,20 +316,22 @@ def test_barge_in_the_user_talks_over_the_avatar(make_app: Any, qtbot: Any,  # n
     app = start_app(make_app, player, echo_cancellation=True, transcribe=True)
     result = talk_over_the_avatar(app, user_utterances)
     # The goal is 19 of 20 sent and recognised (issue 11). Sent: 20/20 in every run, both
-    # players. Recognised (at least half the words, whole words), with the echo 9 dB down:
-    # native, the avatar paused for the user, 15 (61-66 of 100 words; 9-11 before the
-    # canceller rested while the avatar is paused; 13 and 59 loaded); web, no pause, 6-9
-    # (32-46; 9 and 46 loaded). Through the same PulseAudio path with no echo (headphones),
-    # the recogniser itself loses some: 15 of 20, 56-60 words. What is lost on the web view
-    # is said over the echo until the take reaches the simulator (held ~0.8 s for the echo
-    # check) and its avatar stops. (Figures before stop 25 counted any substring as a word
-    # and ran the echo at 0 dB.)
+    # players. Recognised (at least half the words, whole words), with the echo 9 dB down and
+    # the avatar paused for the user: native 15 (61-66 of 100 words; 9-11 before the
+    # canceller rested while the avatar is paused; 12-13 and 53-63 loaded); web 12 (65; 10
+    # and 52 loaded; 7-12 and 33-59 in runs that paused for every take; 6-9 and 32-46 before
+    # its frame played the avatar itself and could pause). Through the same PulseAudio path
+    # with no echo (headphones), the recogniser itself loses some: 15 of 20, 56-60 words.
+    # (Figures from before the test's echo was set 9 dB down counted any substring as a
+    # word.)
     # The bounds catch a barge-in that does not get through (a gate that never opens, a check
     # that drops the user, a canceller that eats the voice) on a loaded machine too.
     assert result.sent >= 18
     assert result.recognised >= 4
-    if player == "native":  # it paused for (nearly) every utterance: 19-20 measured
-        assert app.controller.players.avatar_pauses >= 15
+    # Both players pause for (nearly) every utterance: 20 of 20 measured on each. The web
+    # view's echo opens takes of its own, and two of them within 30 s stop the pauses for a
+    # while (EchoGuard.avatar_may_pause), so its bound is lower.
+    assert app.controller.players.avatar_pauses >= (15 if player == "native" else 10)
 
 
 @pytest.mark.timeout(600)
