@@ -149,6 +149,11 @@
     farEnd.elements.forEach(silenceElement);
   }
 
+  // The probe's context stopped (suspended, its device gone): the page plays its sound again.
+  function giveBackElements() {
+    farEnd.elements.forEach(function (el) { if (playsTappedTrack(el)) { el.muted = false; } });
+  }
+
   var srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
   if (srcObject && srcObject.set && srcObject.configurable) {
     Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
@@ -202,9 +207,8 @@
     FAREND_BLOCK + "); this.filled = 0; } process(inputs) { var x = inputs[0] && inputs[0][0]; " +
     "if (x) { this.block.set(x, this.filled); } this.filled += 128; " +
     "if (this.filled >= this.block.length) { this.port.postMessage({end: currentFrame + 128, " +
-    "pcm: this.block}, [this.block.buffer]); this.block = new Float32Array(" + FAREND_BLOCK +
-    "); " +
-    "this.filled = 0; } return true; } });";
+    "pcm: this.block}, [this.block.buffer]); this.block = new Float32Array(" +
+    FAREND_BLOCK + "); this.filled = 0; } return true; } });";
 
   function startTap(ctx, from) {
     var silent = ctx.createGain();
@@ -245,7 +249,7 @@
   }
 
   // The received track through a volume stage to the speaker, and the tap after the volume
-  // (startTap). The page's element is muted only once this context runs.
+  // (startTap). The page's element is muted only while this context runs.
   function tapFarEnd(track) {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx || farEnd.tapped === track.id) { return; }
@@ -261,13 +265,19 @@
     source.connect(volume);
     if (playsHere) { volume.connect(ctx.destination); }
     startTap(ctx, volume);
-    function playing() {
-      if (!playsHere || ctx.state !== "running" || farEnd.ctx !== ctx) { return; }
-      farEnd.plays = true;
-      silenceElements();
+    function following() {
+      var runs = ctx.state === "running";
+      if (!playsHere || farEnd.ctx !== ctx || runs === farEnd.plays) { return; }
+      if (runs) {
+        farEnd.plays = true;
+        silenceElements();
+      } else {
+        farEnd.plays = false;  // first: the page's elements must stay unmuted
+        giveBackElements();
+      }
     }
-    ctx.addEventListener("statechange", playing);
-    if (ctx.resume) { ctx.resume().then(playing, function () { /* stays half-duplex */ }); }
+    ctx.addEventListener("statechange", following);
+    if (ctx.resume) { ctx.resume().then(following, function () { /* stays half-duplex */ }); }
     // The page attaches the track to its element after this event: look once it has.
     window.setTimeout(function () { silenceElements(); }, 0);
     track.addEventListener("ended", function () {

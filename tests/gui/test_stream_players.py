@@ -14,12 +14,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
+from PySide6.QtWebEngineCore import QWebEngineScript
 
 from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.player_choice import PlayerKind
@@ -28,6 +30,7 @@ from ravatar_live.settings import Settings
 from ravatar_live.ui.banner import BannerKind
 from ravatar_live.ui.bubble import Role
 from ravatar_live.ui.native_video import letterbox
+from ravatar_live.ui.stream_view import stream_profile
 from tests.gui.conftest import USER_ID, WAIT_MS, quick_simulator
 
 pytestmark = pytest.mark.gui
@@ -289,3 +292,46 @@ def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_paus
     resumed = len(peaks)
     app.controller.chat.send_text("Tell me more")
     app.qtbot.waitUntil(lambda: heard_after(resumed), timeout=WAIT_MS)
+
+
+@pytest.fixture
+def counted_audio_contexts() -> Iterator[None]:
+    """Every AudioContext a frame of the app's web profile makes is kept in
+    `window.__testContexts` (the probe's is made when the avatar's track arrives), for one test."""
+    script = QWebEngineScript()
+    script.setName("test-audio-contexts")
+    script.setSourceCode("""(function () {
+  var Real = window.AudioContext;
+  if (!Real) { return; }
+  window.__testContexts = [];
+  window.AudioContext = function (options) {
+    var ctx = options === undefined ? new Real() : new Real(options);
+    window.__testContexts.push(ctx);
+    return ctx;
+  };
+  window.AudioContext.prototype = Real.prototype;
+})();""")
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    scripts = stream_profile().scripts()
+    scripts.insert(script)
+    yield
+    scripts.remove(script)
+
+
+def test_the_page_plays_its_own_sound_again_while_the_probe_s_audio_stops(
+        make_app, counted_audio_contexts) -> None:
+    """The probe's audio context can stop (suspended, its device gone): the avatar must not go
+    silent, so the page's element is unmuted meanwhile, and muted again when it runs."""
+    app = make_app(sim=quick_simulator(stream_webrtc=True, stream_video_codec="VP8",
+                                       stream_voice=True),
+                   settings=settings(stream_player="web"))
+    app.go_live()
+    muted = "document.querySelector('video').muted"
+    app.qtbot.waitUntil(lambda: frame_js(app, muted) is True, timeout=WAIT_MS)
+    assert frame_js(app, "window.__testContexts.length") == 1
+    frame_js(app, "window.__testContexts[0].suspend(); 1")
+    app.qtbot.waitUntil(lambda: frame_js(app, muted) is False, timeout=WAIT_MS)
+    frame_js(app, "window.__testContexts[0].resume(); 1")
+    app.qtbot.waitUntil(lambda: frame_js(app, muted) is True, timeout=WAIT_MS)
