@@ -240,9 +240,10 @@
     }).finally(function () { URL.revokeObjectURL(url); });
   }
 
-  // Whether this page may use the microphone: only in the app's "stream page microphone"
-  // route (the host page's frame allows it then). That page cancels its own echo, and the
-  // browser's canceller hears the page's own playback, so the page keeps playing its sound.
+  // Whether this page may use the microphone: in the app's "stream page microphone" route
+  // (the host page's frame allows it then), and as the top page (shown alone, for a server that
+  // refuses framing). That page cancels its own echo, and the browser's canceller hears the
+  // page's own playback, so the page keeps playing its sound.
   function pageHasMicrophone() {
     var policy = document.permissionsPolicy || document.featurePolicy;
     try { return !!(policy && policy.allowsFeature("microphone")); } catch (e) { return false; }
@@ -264,7 +265,9 @@
     var playsHere = !pageHasMicrophone();
     source.connect(volume);
     if (playsHere) { volume.connect(ctx.destination); }
-    startTap(ctx, volume);
+    // Where the page plays, the tap takes the track as the page gets it: the app's gain does
+    // not reach the page's own sound.
+    startTap(ctx, playsHere ? volume : source);
     function following() {
       var runs = ctx.state === "running";
       if (!playsHere || farEnd.ctx !== ctx || runs === farEnd.plays) { return; }

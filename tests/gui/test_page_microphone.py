@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from PySide6.QtWebEngineCore import QWebEngineScript
 
+from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.page_microphone import MUTE, UNANSWERED_NOTICE, UNMUTE, MicReport
 from ravatar_live.live.player_choice import PlayerKind
 from ravatar_live.live.states import SessionState
@@ -256,6 +258,19 @@ def test_the_page_route_leaves_the_avatar_s_sound_to_the_page(make_app) -> None:
     frame.runJavaScript("document.querySelector('video').muted", 0, answers.append)
     app.qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
     assert answers == [False]
+    # The app's gain does not reach the page's sound, so the reference must not follow it.
+    peaks: list[int] = []
+    clock = PageClock()
+
+    def on_far_end(data: str) -> None:
+        block = parse_far_end(data, time.monotonic(), clock)
+        if isinstance(block, FarEndBlock):
+            peaks.append(int(np.abs(block.samples.astype(np.int32)).max()))
+
+    app.controller.players.web_far_end.connect(on_far_end)
+    app.window.stream_view.set_avatar_gain(0.0)
+    app.controller.chat.send_text("Tell me more")
+    app.qtbot.waitUntil(lambda: any(peak > 1000 for peak in peaks), timeout=WAIT_MS)
 
 
 def allows_microphone(app: Any) -> bool:
