@@ -243,10 +243,11 @@ def test_hands_free_does_not_answer_the_avatar(make_app: Any, echo_path: str,  #
     # cancellation: 7-10 per reply). The bound leaves
     # room for a rare leak and catches either check failing.
     assert self_takes <= 3
-    # Each pause for a take the echo opened is a moment's silence in the avatar's voice: 0-2
-    # in 10 replies on either player (the web view's echo opened 12-21 takes, and paused it
-    # 3-13 times before its echo's takes stopped the pauses).
-    assert app.controller.players.avatar_pauses <= 4
+    # Each pause for a take the echo opened is a moment's silence in the avatar's voice: 0-3
+    # in 10 replies on either player, quiet or loaded (the web view's echo opened 10-21
+    # takes, and paused it 3-13 times before two of them within 30 s stopped the pauses;
+    # that rule still lets about two through per 30 s of a leaking echo, hence the margin).
+    assert app.controller.players.avatar_pauses <= 6
 
 
 @pytest.mark.timeout(600)
