@@ -9,6 +9,7 @@ see a foreign one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 from collections.abc import Callable, Coroutine, Iterator
@@ -20,6 +21,7 @@ import pytest
 
 # QtWebEngine wants to be imported before the QApplication exists.
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWebEngineCore import QWebEngineScript
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: F401
 from PySide6.QtWidgets import QApplication
 
@@ -43,6 +45,7 @@ from ravatar_live.settings_store import SettingsStore  # noqa: E402
 from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig  # noqa: E402
 from ravatar_live.stream.worker import PlayerSettings  # noqa: E402
 from ravatar_live.ui.main_window import MainWindow  # noqa: E402
+from ravatar_live.ui.stream_view import stream_profile  # noqa: E402
 from ravatar_live.ui.theme import apply_theme  # noqa: E402
 from tests.support.qt_loop import session_loop  # noqa: E402
 
@@ -246,3 +249,33 @@ class _NoMicrophone:
 
     def read(self) -> list[Any]:
         return []
+
+
+@contextlib.contextmanager
+def in_every_frame(name: str, source: str) -> Iterator[None]:
+    """`source` runs in every frame of the app's web profile at document creation (main world),
+    for the duration of the block: a stand-in for a page's surroundings in one test."""
+    script = QWebEngineScript()
+    script.setName(name)
+    script.setSourceCode(source)
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    scripts = stream_profile().scripts()
+    scripts.insert(script)
+    try:
+        yield
+    finally:
+        scripts.remove(script)
+
+
+def frame_js(app: AppHarness, script: str) -> Any:
+    """`script`'s value in the stream frame (the page inside the host page)."""
+    page = app.window.stream_view.page()
+    app.qtbot.waitUntil(lambda: bool(page.mainFrame().children()), timeout=WAIT_MS)
+    frames = page.mainFrame().children()
+    assert len(frames) == 1, f"expected the stream frame alone, got {len(frames)}"
+    result: list[Any] = []
+    frames[0].runJavaScript(script, 0, result.append)
+    app.qtbot.waitUntil(lambda: bool(result), timeout=WAIT_MS)
+    return result[0]

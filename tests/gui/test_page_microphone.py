@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtWebEngineCore import QWebEngineScript
 
 from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.page_microphone import MUTE, UNANSWERED_NOTICE, UNMUTE, MicReport
@@ -32,8 +31,7 @@ from ravatar_live.simulator.audio import wav_to_pcm16k
 from ravatar_live.simulator.pixel_streaming.players import MicFacts
 from ravatar_live.simulator.server import PlayerFacts
 from ravatar_live.ui.bubble import Role
-from ravatar_live.ui.stream_view import stream_profile
-from tests.gui.conftest import USER_ID, WAIT_MS, quick_simulator
+from tests.gui.conftest import USER_ID, WAIT_MS, frame_js, in_every_frame, quick_simulator
 
 pytestmark = pytest.mark.gui
 
@@ -66,16 +64,9 @@ def speech_microphone_script(wav: bytes) -> str:
 @pytest.fixture
 def speaking_page(speech_wav: Path) -> Iterator[None]:
     """The stand-in microphone in every frame of the app's web profile, for one test."""
-    script = QWebEngineScript()
-    script.setName("test-speech-microphone")
-    script.setSourceCode(speech_microphone_script(speech_wav.read_bytes()))
-    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(True)
-    scripts = stream_profile().scripts()
-    scripts.insert(script)
-    yield
-    scripts.remove(script)
+    with in_every_frame("test-speech-microphone",
+                        speech_microphone_script(speech_wav.read_bytes())):
+        yield
 
 
 def page_route(**changes: Any) -> Settings:
@@ -253,11 +244,7 @@ def test_the_page_route_leaves_the_avatar_s_sound_to_the_page(make_app) -> None:
     reference = app.controller.echo_reference
     app.qtbot.waitUntil(lambda: reference.web_blocks >= 3, timeout=WAIT_MS)
     assert allows_microphone(app)
-    answers: list[object] = []
-    [frame] = app.window.stream_view.page().mainFrame().children()
-    frame.runJavaScript("document.querySelector('video').muted", 0, answers.append)
-    app.qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
-    assert answers == [False]
+    assert frame_js(app, "document.querySelector('video').muted") is False
     # The app's gain does not reach the page's sound, so the reference must not follow it.
     peaks: list[int] = []
     clock = PageClock()
@@ -276,14 +263,7 @@ def test_the_page_route_leaves_the_avatar_s_sound_to_the_page(make_app) -> None:
 def allows_microphone(app: Any) -> bool:
     """What the stream frame's own document says about the microphone (its permissions
     policy, set by the host page's `allow` list)."""
-    answers: list[object] = []
-    page = app.window.stream_view.page()
-    app.qtbot.waitUntil(lambda: bool(page.mainFrame().children()), timeout=WAIT_MS)
-    [frame] = page.mainFrame().children()
-    frame.runJavaScript("document.featurePolicy.allowsFeature('microphone')", 0,
-                        answers.append)
-    app.qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
-    return answers[0] is True
+    return frame_js(app, "document.featurePolicy.allowsFeature('microphone')") is True
 
 
 # --- the native player's microphone track ------------------------------------------------------

@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
-from PySide6.QtWebEngineCore import QWebEngineScript
 
 from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.player_choice import PlayerKind
@@ -30,8 +29,7 @@ from ravatar_live.settings import Settings
 from ravatar_live.ui.banner import BannerKind
 from ravatar_live.ui.bubble import Role
 from ravatar_live.ui.native_video import letterbox
-from ravatar_live.ui.stream_view import stream_profile
-from tests.gui.conftest import USER_ID, WAIT_MS, quick_simulator
+from tests.gui.conftest import USER_ID, WAIT_MS, frame_js, in_every_frame, quick_simulator
 
 pytestmark = pytest.mark.gui
 
@@ -234,16 +232,6 @@ def test_auto_switches_when_the_web_view_shows_no_frames_in_time(make_app) -> No
     assert any("showed no video in 0.2 seconds" in text for text in notices(app))
 
 
-def frame_js(app: Any, script: str) -> Any:
-    """`script`'s value in the stream frame (the page inside the host page)."""
-    frames = app.window.stream_view.page().mainFrame().children()
-    assert len(frames) == 1, f"expected the stream frame alone, got {len(frames)}"
-    result: list[Any] = []
-    frames[0].runJavaScript(script, 0, result.append)
-    app.qtbot.waitUntil(lambda: bool(result), timeout=WAIT_MS)
-    return result[0]
-
-
 def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_pause(
         make_app) -> None:
     """The stream frame's probe plays the avatar's track through its own volume stage and taps
@@ -296,11 +284,9 @@ def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_paus
 
 @pytest.fixture
 def counted_audio_contexts() -> Iterator[None]:
-    """Every AudioContext a frame of the app's web profile makes is kept in
-    `window.__testContexts` (the probe's is made when the avatar's track arrives), for one test."""
-    script = QWebEngineScript()
-    script.setName("test-audio-contexts")
-    script.setSourceCode("""(function () {
+    """Every AudioContext a frame makes is kept in `window.__testContexts` (the probe's is
+    made when the avatar's track arrives), for one test."""
+    with in_every_frame("test-audio-contexts", """(function () {
   var Real = window.AudioContext;
   if (!Real) { return; }
   window.__testContexts = [];
@@ -310,14 +296,8 @@ def counted_audio_contexts() -> Iterator[None]:
     return ctx;
   };
   window.AudioContext.prototype = Real.prototype;
-})();""")
-    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(True)
-    scripts = stream_profile().scripts()
-    scripts.insert(script)
-    yield
-    scripts.remove(script)
+})();"""):
+        yield
 
 
 def test_the_page_plays_its_own_sound_again_while_the_probe_s_audio_stops(

@@ -192,18 +192,24 @@ def test_a_voice_over_an_echo_as_loud_is_not_echo_by_the_raw_microphone(voices: 
     assert max(scores) - RAW_ECHO_MARGIN < ECHO_LIKENESS, sorted(scores)
 
 
+def echo_beyond_reach(voices: Voices, *, later_replies: int) -> tuple[Int16Array, Int16Array]:
+    """The avatar's far end and the microphone: one reply over an ordinary 0.12 s path, then
+    ``later_replies`` whose echo comes 0.9 s late, beyond the canceller's reach."""
+    first = timeline([voices.avatar], 0.8)
+    later = timeline([voices.avatar] * later_replies, 0.8, lead_s=0.0)
+    rng = np.random.default_rng(4)
+    mic = np.concatenate([echo_of(first, delay_s=0.12, gain_db=-3.0, rng=rng),
+                          echo_of(later, delay_s=0.9, gain_db=-3.0, rng=rng)])
+    return np.concatenate([first, later]), mic
+
+
 async def test_hands_free_ignores_an_echo_later_than_the_canceller_reaches(
         voices: Voices, monkeypatch: pytest.MonkeyPatch) -> None:
     """The echo comes 0.9 s after its reference (a Bluetooth speaker, a remote desktop): AEC3's
     delay search covers about half a second, so it cancels nothing, and the residual floor it
     learned over the first reply (an ordinary 0.12 s path) lets the echo through. With the
     check no take is sent; without it (the limit set out of reach) the avatar answers itself."""
-    first = timeline([voices.avatar], 0.8)
-    later = timeline([voices.avatar], 0.8, lead_s=0.0)
-    far = np.concatenate([first, later])
-    rng = np.random.default_rng(4)
-    mic = np.concatenate([echo_of(first, delay_s=0.12, gain_db=-3.0, rng=rng),
-                          echo_of(later, delay_s=0.9, gain_db=-3.0, rng=rng)])
+    far, mic = echo_beyond_reach(voices, later_replies=1)
     checked, checked_voice = await hands_free_over(far, mic, hands_free())
     monkeypatch.setattr(echo_module, "ECHO_LIKENESS", 2.0)
     unchecked, _ = await hands_free_over(far, mic, hands_free())
@@ -220,12 +226,7 @@ async def test_the_avatar_does_not_pause_again_for_an_echo_the_canceller_leaks(
     open over the avatar one after another; the check drops each, but each would pause the
     avatar first: a gap in its voice. After the second, the avatar goes on (its echo keeps
     opening takes); without that memory it paused for every one."""
-    first = timeline([voices.avatar], 0.8)
-    later = timeline([voices.avatar] * 3, 0.8, lead_s=0.0)
-    far = np.concatenate([first, later])
-    rng = np.random.default_rng(4)
-    mic = np.concatenate([echo_of(first, delay_s=0.12, gain_db=-3.0, rng=rng),
-                          echo_of(later, delay_s=0.9, gain_db=-3.0, rng=rng)])
+    far, mic = echo_beyond_reach(voices, later_replies=3)
     remembered, voice = await hands_free_over(far, mic, hands_free())
     monkeypatch.setattr(echo_module, "LEAK_MEMORY_S", 0.0)
     forgotten, _ = await hands_free_over(far, mic, hands_free())
