@@ -183,15 +183,15 @@ class StreamPlayers(QObject):
         self._apply_silence()
         self._apply_web_gain()
 
-    def _native_silenced(self) -> bool:
+    def _avatar_silenced(self) -> bool:
         return self._muted or self._yields
 
     def _apply_silence(self) -> None:
         if self._native is not None:
-            self._native.set_muted(self._native_silenced())
+            self._native.set_muted(self._avatar_silenced())
 
     def _apply_web_gain(self) -> None:
-        self.web_gain.emit(0.0 if self._native_silenced() else self._volume)
+        self.web_gain.emit(0.0 if self._avatar_silenced() else self._volume)
 
     def set_output_device(self, device_id: str | None) -> None:
         """Where the native player plays the avatar (None: the system default)."""
@@ -323,7 +323,7 @@ class StreamPlayers(QObject):
 
             native = NativeStreamPlayer(self._native_settings, parent=self)
             native.set_volume(self._volume)
-            native.set_muted(self._native_silenced())
+            native.set_muted(self._avatar_silenced())
             native.set_output_device(self._output_device)
             native.set_sends_microphone(self._send_microphone)
             native.session_started.connect(self._on_native_started)

@@ -52,7 +52,6 @@ BRIDGE_PREFIX = "RAVATAR_BRIDGE "
 PROBE_SCRIPT_NAME = "ravatar-stream-stats"
 _DIRECT_BRIDGE_SCRIPT = "ravatar-direct-bridge"
 MIC_COMMANDS = ("rvo-ps-mic-mute", "rvo-ps-mic-unmute")
-AVATAR_GAIN_PREFIX = "ravatar-audio "  # the stream frame's player's loudness (stream_stats.js)
 _MIC_REPORT_NAMES = ("ravatar-ps-mic-ready", "ravatar-ps-mic-state")
 _MAX_DIRECT_REPORT_CHARS = 2048
 
@@ -264,7 +263,6 @@ class StreamView(QWebEngineView):
         # The stream takes no typing; keeping focus out of it keeps Space for hold-to-talk.
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.loadFinished.connect(self._keep_focus_out)
-        self.loadFinished.connect(self._restate_avatar_gain)
         self.load_host()
 
     @property
@@ -337,22 +335,12 @@ class StreamView(QWebEngineView):
     def set_avatar_gain(self, gain: float) -> None:
         """The avatar's loudness in the stream frame's player, 0..1 (resources/stream_stats.js
         plays the avatar's track and taps it after this gain, so the echo canceller's reference
-        follows it). The host page posts it again whenever the frame reloads."""
+        follows it). The host page posts it again whenever the frame reloads. A stream page
+        shown alone keeps its own sound (the probe leaves it to a page that may use the
+        microphone), so it is not told."""
         self._avatar_gain = min(1.0, max(0.0, gain))
-        if self._page.direct_mode:
-            self._post_gain_to_direct_page()
-            return
-        self._run_in_host(f"window.ravatarHost.avatarGain({self._avatar_gain!r});")
-
-    def _post_gain_to_direct_page(self) -> None:
-        # The stream page is the top page: its probe hears its own window's messages.
-        message = json.dumps(f"{AVATAR_GAIN_PREFIX}{json.dumps({'gain': self._avatar_gain})}")
-        self._page.runJavaScript(f"window.postMessage({message}, location.origin);")
-
-    @Slot(bool)
-    def _restate_avatar_gain(self, _ok: bool) -> None:
-        if self._page.direct_mode:
-            self._post_gain_to_direct_page()
+        if not self._page.direct_mode:
+            self._run_in_host(f"window.ravatarHost.avatarGain({self._avatar_gain!r});")
 
     @Slot(bool)
     def _keep_focus_out(self, _ok: bool) -> None:
