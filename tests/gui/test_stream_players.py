@@ -315,3 +315,36 @@ def test_the_page_plays_its_own_sound_again_while_the_probe_s_audio_stops(
     app.qtbot.waitUntil(lambda: frame_js(app, muted) is False, timeout=WAIT_MS)
     frame_js(app, "window.__testContexts[0].resume(); 1")
     app.qtbot.waitUntil(lambda: frame_js(app, muted) is True, timeout=WAIT_MS)
+
+
+def renderer_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_hidden_web_view_lets_its_renderer_go_while_the_native_player_plays(
+        make_app) -> None:
+    """A hidden page's renderer process holds ~70 MiB for nothing while the native player shows
+    the stream (bench/bench_vs_browser.py): the web view lets it go, is not woken by what only
+    the web player needs (its gain), and loads the host page again when it is shown."""
+    app = make_app(sim=webrtc("H264"), settings=settings(stream_player="native"))
+    view = app.window.stream_view
+    app.qtbot.waitUntil(lambda: view.host_ready, timeout=WAIT_MS)
+    pid = view.page().renderProcessPid()
+    assert pid > 0 and renderer_alive(pid)
+    app.go_live()
+    wait_native_frames(app)
+    assert view.renderer_released and not view.isVisible()
+    app.qtbot.waitUntil(lambda: not renderer_alive(pid), timeout=WAIT_MS)
+    app.window.sound_button.click()  # mute: a new gain for the web view's player
+    assert view.renderer_released and view.avatar_gain == 0.0
+    app.window.session_button.click()
+    app.wait_session(SessionState.ENDED)
+    assert app.window.stream_area.current_view is view
+    app.qtbot.waitUntil(lambda: view.host_ready, timeout=WAIT_MS)
+    assert not view.renderer_released
+    assert renderer_alive(view.page().renderProcessPid())
+    assert view.page().url().scheme() == "ravatar-host"

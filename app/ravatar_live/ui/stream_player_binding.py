@@ -2,7 +2,8 @@
 video, whichever shows the stream now; the web view's page events go to the players service (and
 its microphone handshake to the page microphone); the avatar's sound button (mute, volume) drives
 both players and is remembered. The native view is made the first time the native player is used
-(it needs Qt Multimedia, which the app does not load at start-up)."""
+(it needs Qt Multimedia, which the app does not load at start-up); while it shows the stream the
+hidden web view lets its renderer process go (`StreamView.release_renderer`)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,8 @@ class StreamPlayerBinding(QObject):
             self._area.add_view(self.native_view)
         self._area.show_view(self.native_view)
         self.sound_button.raise_()
+        # The hidden web view's renderer would hold ~70 MiB for nothing while this plays.
+        self._web_view.release_renderer()
 
     @Slot()
     def _unload_web(self) -> None:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import override
 
 from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWebEngineCore import (
     QWebEngineNewWindowRequest,
     QWebEnginePage,
@@ -251,7 +253,7 @@ class StreamView(QWebEngineView):
         self._page = StreamPage(stream_profile(), self)
         self.setPage(self._page)
         self._host_ready = False
-        self._pending_js: list[str] = []
+        self._pending_js: list[tuple[str, Callable[[object], None] | None]] = []
         self._avatar_gain = 1.0
         self._page.host_loaded.connect(self._on_host_ready)
         self._page.bridge_message.connect(self.page_message)
@@ -278,7 +280,40 @@ class StreamView(QWebEngineView):
         the next stream shown (the frame's `allow` list is set when it is made)."""
         self._page.allow_microphone = allowed
 
+    @property
+    def renderer_released(self) -> bool:
+        return self._page.lifecycleState() is QWebEnginePage.LifecycleState.Discarded
+
+    def release_renderer(self) -> None:
+        """Let the page's renderer process go while another view shows the stream (it holds
+        ~70 MiB of memory for a hidden page). The host page loads afresh the next time this
+        view is shown or told to show something. Only a hidden view can let go."""
+        if self.isVisible() or self.renderer_released:
+            return
+        # After what the host page was told last has run (the stream frame removed).
+        self._run_in_host("0;", self._discard_if_hidden)
+
+    def _discard_if_hidden(self, _result: object = None) -> None:
+        if self.isVisible() or self.renderer_released:
+            return
+        self._host_ready = False
+        self._page.setLifecycleState(QWebEnginePage.LifecycleState.Discarded)
+        logger.info("the hidden web view let its renderer process go")
+
+    def _wake(self) -> None:
+        """Bring a released page back: it reloads its URL (the host page) in a new renderer;
+        JavaScript waits for the host to say it is ready."""
+        if self.renderer_released:
+            self._host_ready = False
+            self._page.setLifecycleState(QWebEnginePage.LifecycleState.Active)
+
+    @override
+    def showEvent(self, event: QShowEvent) -> None:
+        self._wake()
+        super().showEvent(event)
+
     def load_host(self) -> None:
+        self._wake()
         self._host_ready = False
         self._page.direct_mode = False
         self._remove_direct_bridge()
@@ -295,6 +330,7 @@ class StreamView(QWebEngineView):
 
     def show_direct(self, url: str) -> None:
         """Load the stream page as the top page (for servers that refuse framing)."""
+        self._wake()
         self._page.stream_origin = origin_of(url)
         self._page.direct_mode = True
         self._host_ready = False
@@ -339,8 +375,12 @@ class StreamView(QWebEngineView):
         shown alone keeps its own sound (the probe leaves it to a page that may use the
         microphone), so it is not told."""
         self._avatar_gain = min(1.0, max(0.0, gain))
-        if not self._page.direct_mode:
-            self._run_in_host(f"window.ravatarHost.avatarGain({self._avatar_gain!r});")
+        # A released page is not woken for it: it gets the gain when its host is ready.
+        if not self._page.direct_mode and not self.renderer_released:
+            self._run_in_host(self._gain_js())
+
+    def _gain_js(self) -> str:
+        return f"window.ravatarHost.avatarGain({self._avatar_gain!r});"
 
     @Slot(bool)
     def _keep_focus_out(self, _ok: bool) -> None:
@@ -352,15 +392,24 @@ class StreamView(QWebEngineView):
         for script in self._page.scripts().find(_DIRECT_BRIDGE_SCRIPT):
             self._page.scripts().remove(script)
 
-    def _run_in_host(self, js: str) -> None:
+    def _run_in_host(self, js: str, then: Callable[[object], None] | None = None) -> None:
+        self._wake()
         if self._host_ready:
+            self._run(js, then)
+        else:
+            self._pending_js.append((js, then))
+
+    def _run(self, js: str, then: Callable[[object], None] | None) -> None:
+        if then is None:
             self._page.runJavaScript(js)
         else:
-            self._pending_js.append(js)
+            self._page.runJavaScript(js, 0, then)
 
     @Slot()
     def _on_host_ready(self) -> None:
         self._host_ready = True
-        pending, self._pending_js = self._pending_js, []
-        for js in pending:
-            self._page.runJavaScript(js)
+        # A host page loaded afresh (first start, back from the stream page shown alone or
+        # from a released renderer) knows no gain yet.
+        pending, self._pending_js = [(self._gain_js(), None), *self._pending_js], []
+        for js, then in pending:
+            self._run(js, then)
