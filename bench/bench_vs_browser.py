@@ -14,6 +14,9 @@ compositing: a floor, not a like-for-like). Each scenario is a fresh process:
   live PTT    live, push-to-talk, nobody talking   |  Chromium showing the stream page
   hands-free  live, hands-free listening to silence|  (the same Chromium figure)
 
+A first, unmeasured start of the app probes the display's OpenGL and every measured start
+begins with what it found (ravatar_live.rendering), as a user's second start does.
+
 Rounds alternate the order (app first, then the browsers first) so neither gains from running
 second on a warm machine; figures are the median over rounds. Run:
 
@@ -60,6 +63,9 @@ BROWSER_MODES = {"windowed": ("--ozone-platform=x11", "--window-position=0,0"),
                  "headless": ("--headless",)}
 PLAYERS = {"web": "VP8", "native": "H264"}
 SCENARIOS = ("idle", "ptt", "hands-free")
+#: What the app's rendering probe found for the display (ravatar_live.rendering): every app run
+#: starts with it, as a user's second start does, so none loads an OpenGL driver it won't use.
+RENDERING_MEMORY = "rendering.json"
 LABELS = {"idle": "connected, not live", "ptt": "live, push-to-talk idle",
           "hands-free": "live, hands-free, silence"}
 
@@ -119,15 +125,22 @@ def run_app(bench: Bench, sim: SimulatorThread, player: str, scenario: str,
     args = ["--api-url", sim.base_url, "--project-id", PROJECT_ID, "--user-id", USER_ID,
             "--stream-player", player,
             "--voice-mode", "vad" if scenario == "hands-free" else "push-to-talk"]
-    if scenario != "idle":
+    if scenario not in ("idle", "prime"):
         args.append("--start")
     env = {**bench.audio.env, "QT_QPA_PLATFORM": "xcb", "DISPLAY": bench.xvfb.display,
            **bench.app_env}
     if os.geteuid() == 0:
         env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    remembered = home / "state" / "ravatar-live" / RENDERING_MEMORY
+    if (bench.home / RENDERING_MEMORY).exists():
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(bench.home / RENDERING_MEMORY, remembered)
     app = AppProcess(args, home=home, env=env)
     try:
         app.wait_for(r"startup complete", 60)
+        if scenario == "prime":
+            shutil.copy(remembered, bench.home / RENDERING_MEMORY)
+            return Figures(0.0, 0.0, 0.0, "")
         if bench.app_window:
             resize_window(app.proc.pid, bench.app_window, env)
         if scenario != "idle":
@@ -302,6 +315,8 @@ def main() -> None:
           + (f", app environment {app_env}" if app_env else "")
           + (f", app window {options.app_window}" if options.app_window else ""))
     try:
+        with SimulatorThread(SimulatorConfig(port=0, stream_webrtc=False)) as sim:
+            run_app(bench, sim, "web", "prime", "prime")  # the probing start, not measured
         all_results = {player: bench_player(bench, player, options.rounds)
                        for player in options.players.split(",")}
         for player, results in all_results.items():

@@ -26,7 +26,7 @@ from ravatar_live import APP_ID, APP_NAME, __version__
 from ravatar_live.cli import parse_args
 from ravatar_live.display_check import display_problem
 from ravatar_live.logging_setup import configure_logging
-from ravatar_live.rendering import configure_rendering
+from ravatar_live.rendering import RenderingMemory, configure_rendering, rendering_before_qt
 from ravatar_live.ui.host_scheme import register_host_scheme
 
 logger = logging.getLogger("ravatar_live")
@@ -80,8 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     QApplication.setOrganizationName("RAVATAR")
     QApplication.setApplicationVersion(__version__)
     QApplication.setDesktopFileName(APP_ID)
+    rendering_memory = RenderingMemory()
+    known = rendering_before_qt(os.environ, rendering_memory)
     app = QApplication([sys.argv[0] if sys.argv else "ravatar-live"])
-    configure_rendering()  # before the first window: no software OpenGL on every repaint
+    if known is None:  # before the first window: no software OpenGL on every repaint
+        configure_rendering(memory=rendering_memory)
 
     import qasync  # noqa: PLC0415 - after PySide6 and the QApplication
 

@@ -138,3 +138,56 @@ def test_app_live_voice_screenshot_and_clean_end(simulator, speech, virtual_mic,
     stats = simulator.call(lambda s: s.stats())
     assert stats["live"] == 0 and stats["ended"] == 1 and stats["expired"] == 0
     assert license_id not in simulator.call(lambda s: s.live_license_ids())
+
+
+def opengl_libraries(pid: int) -> set[str]:
+    """The OpenGL driver libraries mapped into a process (Mesa's llvmpipe brings LLVM)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        names = {line.split()[-1].rsplit("/", 1)[-1] for line in maps if "/" in line}
+    return {n for n in names if n.startswith(("libLLVM", "libGLX_mesa", "swrast_dri"))}
+
+
+def test_a_display_known_to_lack_a_gpu_draws_without_opengl(tmp_path) -> None:
+    """The first start probes OpenGL (Xvfb: Mesa's llvmpipe, a CPU rasteriser: software
+    drawing) and remembers it for this display; the next start goes without OpenGL from the
+    first moment, so Mesa and its LLVM (~32 MiB) never load, and the web view still decodes and
+    shows the avatar's VP8 video."""
+    xvfb = Xvfb()
+    shot = tmp_path / "no-opengl.png"
+    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.display}
+    config = SimulatorConfig(port=0, transcribe=False, stream_voice=False,
+                             stream_video_codec="VP8")
+    try:
+        with SimulatorThread(config) as sim:
+            mapped = []
+            for _start in range(2):
+                app = AppProcess(app_args(sim, "--start", "--stream-player", "web"),
+                                 home=tmp_path, env=env)
+                try:
+                    app.wait_for(r"time to first decoded frame")
+                    mapped.append(opengl_libraries(app.proc.pid))
+                    spread = stream_area_spread(xvfb, shot)
+                    app.terminate()
+                    assert app.wait_exit(30) == 0
+                finally:
+                    app.kill()
+            log = app.text()
+    finally:
+        xvfb.stop()
+    assert mapped[0], "the probing start loaded no OpenGL driver: the check sees nothing"
+    assert mapped[1] == set(), mapped[1]
+    assert "without OpenGL (this display has no graphics processor)" in log
+    assert "Traceback" not in log
+    assert spread > 0.03, f"the stream area looks blank without OpenGL (std {spread:.3f})"
+
+
+def stream_area_spread(xvfb: Xvfb, shot: Path) -> float:
+    """How much the stream area varies (0: a flat colour), once the video has painted."""
+    spread = 0.0
+    for _attempt in range(30):
+        xvfb.screenshot(shot)
+        spread = region_stats(shot, "600x400+120+120")[1]
+        if spread > 0.03:
+            break
+        time.sleep(0.3)  # the window repaints on its own schedule: poll the screen
+    return spread
