@@ -285,8 +285,8 @@ def private_pulseaudio() -> Iterator[bool]:
 
 def audio_child(backend_name: str, seconds: float) -> None:
     QApplication([])
-    from ravatar_live.stream.audio_output import make_backend
-    from ravatar_live.stream.audio_playback import RATE, AudioPlayback
+    from ravatar_live.stream.audio_output import RATE, make_backend
+    from ravatar_live.stream.audio_playback import AudioPlayback
 
     playback = AudioPlayback(lambda: None)
     calls: list[float] = []

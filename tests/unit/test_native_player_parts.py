@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ravatar_live.stream.access import signalling_url, token_of
+from ravatar_live.stream.audio_output import CHANNELS, RATE
 from ravatar_live.stream.audio_playback import (
-    CHANNELS,
-    RATE,
     AudioPlayback,
     PlaybackBuffer,
     PlayedBlock,

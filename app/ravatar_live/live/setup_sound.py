@@ -23,8 +23,13 @@ import soxr
 from ravatar_live.audio.capture import AudioCapture
 from ravatar_live.audio.errors import CaptureError
 from ravatar_live.audio.resample import decode_frames
-from ravatar_live.stream.audio_output import DEFAULT_BACKENDS, AudioOutput, open_output
-from ravatar_live.stream.audio_playback import CHANNELS, RATE
+from ravatar_live.stream.audio_output import (
+    CHANNELS,
+    DEFAULT_BACKENDS,
+    RATE,
+    AudioOutput,
+    open_output,
+)
 
 #: The first block of a PulseAudio source can take 0.5-2.4 s (DESIGN.md): allow for it.
 FIRST_AUDIO_GRACE_S = 4.0

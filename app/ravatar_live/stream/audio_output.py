@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ravatar_live.audio.capture import AudioDevice
-from ravatar_live.stream.audio_output_pyaudio import PyAudioOutput
-from ravatar_live.stream.audio_output_qt import QtAudioOutput
-from ravatar_live.stream.audio_playback import Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
+if TYPE_CHECKING:
+    from ravatar_live.stream.audio_playback import Render
+
 logger = logging.getLogger(__name__)
+
+RATE = 48000  # Opus decodes to 48 kHz
+CHANNELS = 2
+BLOCK_FRAMES = 960  # 20 ms, one Opus frame: the block size output backends ask for
 
 # Preference order, measured in bench_native_player (PulseAudio null sink, 2-core box): both
 # cost ~3 % of a core; PortAudio pulls a steady 20 ms block, QAudioSink ~85 ms at a time (coarser
@@ -49,10 +53,16 @@ class AudioOutput(Protocol):
 
 
 def make_backend(name: str) -> AudioOutput:
-    """The backend called `name` ("pyaudio" or "qt"); PlaybackError when it cannot run here."""
+    """The backend called `name` ("pyaudio" or "qt"); PlaybackError when it cannot run here.
+    Imported here, when sound is first played: they load PyAV and Qt Multimedia, which a window
+    that only shows the web view never needs (~0.2 s of start-up)."""
     if name == "pyaudio":
+        from ravatar_live.stream.audio_output_pyaudio import PyAudioOutput  # noqa: PLC0415
+
         return PyAudioOutput()
     if name == "qt":
+        from ravatar_live.stream.audio_output_qt import QtAudioOutput  # noqa: PLC0415
+
         return QtAudioOutput()
     raise PlaybackError(f"There is no audio output backend called {name!r}.")
 

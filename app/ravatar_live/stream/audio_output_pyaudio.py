@@ -12,7 +12,8 @@ from typing import Any
 from ravatar_live.audio.capture import AudioDevice
 from ravatar_live.audio.portaudio import close_portaudio, close_portaudio_stream, open_portaudio
 from ravatar_live.audio.portaudio_clock import PortAudioClock
-from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
+from ravatar_live.stream.audio_output import BLOCK_FRAMES, CHANNELS, RATE
+from ravatar_live.stream.audio_playback import Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from PySide6.QtCore import QCoreApplication, QIODevice, QMetaObject, QObject, Qt
 from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QMediaDevices, QtAudio
 
 from ravatar_live.audio.capture import AudioDevice
-from ravatar_live.stream.audio_playback import BLOCK_FRAMES, CHANNELS, RATE, Render
+from ravatar_live.stream.audio_output import BLOCK_FRAMES, CHANNELS, RATE
+from ravatar_live.stream.audio_playback import Render
 from ravatar_live.stream.errors import NoOutputDeviceError, PlaybackError
 
 logger = logging.getLogger(__name__)

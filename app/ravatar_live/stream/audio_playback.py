@@ -29,13 +29,11 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from ravatar_live.stream.audio_output import CHANNELS, RATE
 from ravatar_live.stream.voice_onset import VoiceOnsetDetector, rms_level
 
 logger = logging.getLogger(__name__)
 
-RATE = 48000  # Opus decodes to 48 kHz
-CHANNELS = 2
-BLOCK_FRAMES = 960  # 20 ms, one Opus frame: the block size output backends ask for
 LEVEL_SMOOTHING = 0.3  # weight of the newest block in the reported level
 
 

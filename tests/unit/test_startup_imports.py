@@ -1,0 +1,31 @@
+"""What the window loads at start: the media stacks only the native player and sound output use
+(PyAV, aiortc, Qt Multimedia) wait until they are needed, so a session on the web view never
+maps them (memory) and the window appears sooner (~0.2 s of imports here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LATE = ("av", "aiortc", "PySide6.QtMultimedia", "ravatar_live.stream.audio_playback")
+
+CHILD = f"""
+import json, sys
+import ravatar_live.app_runtime
+import ravatar_live.ui.main_window
+print(json.dumps([name for name in {LATE!r} if name in sys.modules]))
+"""
+
+
+def test_the_window_code_loads_no_media_stack() -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": os.pathsep.join([str(REPO / "app"), str(REPO)])}
+    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-1500:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [], f"loaded at start: {loaded}"
