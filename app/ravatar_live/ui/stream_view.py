@@ -290,7 +290,9 @@ class StreamView(QWebEngineView):
         view is shown or told to show something. Only a hidden view can let go."""
         if self.isVisible() or self.renderer_released:
             return
-        # After what the host page was told last has run (the stream frame removed).
+        # After what the host page was told last has run (the stream frame removed): discarded
+        # at once, while the frame's WebRTC page was still going, QtWebEngine 6.12 crashed
+        # (the switch from the web view to the native player, tests/gui/test_stream_players).
         self._run_in_host("0;", self._discard_if_hidden)
 
     def _discard_if_hidden(self, _result: object = None) -> None:
