@@ -38,6 +38,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
 
+from ravatar_live.state_files import state_file
+
 logger = logging.getLogger(__name__)
 
 OVERRIDE_VARIABLE = "RAVATAR_LIVE_RENDERING"
@@ -109,9 +111,7 @@ def display_key(environ: Mapping[str, str]) -> str:
 
 
 def default_memory_path() -> Path:
-    from platformdirs import user_state_dir  # noqa: PLC0415
-
-    return Path(user_state_dir("ravatar-live", appauthor=False)) / "rendering.json"
+    return state_file("rendering.json")
 
 
 class RenderingMemory:

@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from platformdirs import user_state_dir
+from ravatar_live.state_files import state_file
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class OpenLicense:
 
 
 def default_journal_path() -> Path:
-    return Path(user_state_dir("ravatar-live", appauthor=False)) / "open-licenses.json"
+    return state_file("open-licenses.json")
 
 
 class LicenseJournal:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from platformdirs import user_state_dir
+from ravatar_live.state_files import state_file
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def stream_host(url: str) -> str:
 
 
 def default_memory_path() -> Path:
-    return Path(user_state_dir("ravatar-live", appauthor=False)) / "stream-players.json"
+    return state_file("stream-players.json")
 
 
 class PlayerMemory:
