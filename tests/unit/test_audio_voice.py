@@ -234,6 +234,32 @@ async def test_push_to_talk_take_is_sent_with_the_flag() -> None:
     assert rec.states[-2:] == ["sending", "idle"]
 
 
+async def test_waiting_for_a_press_the_microphone_goes_only_to_the_meter_uncleaned() -> None:
+    """Push-to-talk idle: nobody needs the audio cleaned (audio/capture_apm.py), only its level;
+    a press, and hands-free listening, need every frame cleaned."""
+    capture, clock = ManualCapture(), FakeClock()
+    voice = VoiceController(capture, VoiceSettings(mode="push-to-talk"),
+                            loop=asyncio.get_running_loop(), clock=clock)
+    rec = Recorder(voice)
+    voice.start_listening()
+    await wait_phase(voice)
+    capture.deliver(noise(1.0))
+    await settle()
+    assert (voice.echo.frames, voice.echo.frames_waited) == (100, 100)
+    assert rec.levels  # the meter still moves
+    voice.press()
+    capture.deliver(noise(0.5))
+    await settle()
+    assert (voice.echo.frames, voice.echo.frames_waited) == (150, 100)
+    clock.now += 0.5
+    voice.release()
+    voice.set_mode("vad")
+    capture.deliver(noise(0.5))
+    await settle()
+    assert (voice.echo.frames, voice.echo.frames_waited) == (200, 100)
+    assert len(rec.takes) == 1
+
+
 async def test_a_tap_sends_nothing() -> None:
     capture, clock = ManualCapture(), FakeClock()
     voice = VoiceController(capture, VoiceSettings(), loop=asyncio.get_running_loop(),

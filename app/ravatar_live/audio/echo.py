@@ -107,6 +107,7 @@ class EchoGuard:
         self.echo_heard = True  # False: no echo reaches the microphone (headphones)
         self._gate: GatedVad | None = None
         self.frames = 0
+        self.frames_waited = 0  # frames nobody needed cleaned (push-to-talk idle)
         self.echo_takes_dropped = 0  # takes judged to be the avatar's echo (echo_check.py)
         self.protection: EchoProtection = "half-duplex"
 
@@ -136,10 +137,13 @@ class EchoGuard:
         self._echo_drops.clear()
         self._raw_written = 0
 
-    def process(self, samples: Int16Array, arrived_at: float) -> tuple[Int16Array, float]:
+    def process(self, samples: Int16Array, arrived_at: float, *,
+                needed: bool = True) -> tuple[Int16Array, float]:
         """Clean ``samples`` (their last one arrived at ``arrived_at``); returns the 10 ms frames
         ready so far and when the last of them arrived. A partial frame waits for the next
-        block; a frame whose reference has not arrived yet waits for it (bounded)."""
+        block; a frame whose reference has not arrived yet waits for it (bounded).
+        ``needed=False``: nobody uses the audio now (push-to-talk idle) beyond its level, so
+        only the canceller runs, while the avatar's echo may come (``capture_apm.py``)."""
         self._update_protection()
         if not (self._echo_cancellation or self._noise_suppression) or self.apm_missing:
             return samples, arrived_at
@@ -159,21 +163,22 @@ class EchoGuard:
             if start + FRAME / SAMPLE_RATE > known and start > arrived_at - MAX_REFERENCE_WAIT_S:
                 break
             self._waiting.popleft()
-            ready.append(self._clean(frame, start))
+            ready.append(self._clean(frame, start, needed))
             end = start + FRAME / SAMPLE_RATE
         if not ready:
             return buf[:0], arrived_at
         return np.concatenate(ready), end
 
-    def _clean(self, samples: Int16Array, start: float) -> Int16Array:
+    def _clean(self, samples: Int16Array, start: float, needed: bool) -> Int16Array:
         """One 10 ms frame through the APM, with the reference that played from ``start``."""
         apm = self._apm
         assert apm is not None  # made by process() before any frame is cleaned
         reference = self.far_end.read(start, FRAME) if self._echo_cancellation else None
         cleaned = apm.process(samples, reference, avatar_audible=self.far_end.avatar_speaking,
                               delay_ms=round(self.input_latency_s * 1000),
-                              cancel=self.echo_heard)
+                              cancel=self.echo_heard, needed=needed)
         self.frames += 1
+        self.frames_waited += not needed
         at = self._raw_written % RAW_KEPT
         self._raw[at:at + FRAME] = samples
         self._raw_written += FRAME

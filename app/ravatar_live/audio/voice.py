@@ -305,7 +305,9 @@ class VoiceController:
 
     # ---------------------------------------------------------------- audio path (loop thread)
     def _on_audio(self, raw: Int16Array, raw_arrived_at: float) -> None:
-        samples, arrived_at = self.echo.process(raw, raw_arrived_at)
+        # Waiting for a press, the audio goes only to the level meter: it need not be cleaned.
+        needed = self._take is not None or self._hands_free.armed
+        samples, arrived_at = self.echo.process(raw, raw_arrived_at, needed=needed)
         if samples.size == 0:
             return
         self._last_audio_at = arrived_at
