@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from ravatar_live.audio.capture_apm import (
+    CANCELLER_LAG,
     CATCH_UP_FRAMES,
     FRAME,
     NS_RESUME_S,
@@ -43,6 +44,7 @@ class MarkingStage:
         self.suppresses = noise_suppression
         self.frames = 0
         self.references = 0
+        self.heard = np.zeros(0, np.int16)  # the last frame it was handed
         MarkingStage.made.append(self)
 
     def process_reverse_stream(self, frame: object) -> None:
@@ -54,6 +56,7 @@ class MarkingStage:
     def process_stream(self, frame: object) -> None:
         self.frames += 1
         samples = np.frombuffer(frame.data, np.int16)  # type: ignore[attr-defined]
+        self.heard = samples.copy()
         marked = (samples + CANCELLED if self.cancels
                   else np.full_like(samples, SUPPRESSED) if self.suppresses
                   else samples + FILTERED)
@@ -67,10 +70,10 @@ def fresh_stages() -> None:
 
 def test_the_suppressor_steps_aside_while_the_avatar_speaks_and_its_echo_fades() -> None:
     apm = CaptureApm(echo_cancellation=True, noise_suppression=True, factory=MarkingStage)
-    canceller, suppressor, high_pass = MarkingStage.made
+    # No separate stand-in for the resting canceller: the suppressor's own filter is one.
+    canceller, suppressor = MarkingStage.made
     assert (canceller.cancels, canceller.suppresses) == (True, False)
     assert (suppressor.cancels, suppressor.suppresses) == (False, True)
-    assert (high_pass.cancels, high_pass.suppresses) == (False, False)
 
     def frame(reference: np.ndarray, audible: bool = False) -> int:
         out = apm.process(VOICE, reference, avatar_audible=audible, delay_ms=0)
@@ -87,6 +90,26 @@ def test_the_suppressor_steps_aside_while_the_avatar_speaks_and_its_echo_fades()
     # The suppressor heard every frame (its noise estimate stays current).
     assert suppressor.frames == resume + 3
     assert apm.suppressed_frames == 2
+
+
+def test_at_rest_the_suppressor_hears_the_microphone_as_late_as_from_the_canceller() -> None:
+    """With the suppressor on, a resting canceller costs no call of its own: the suppressor
+    (whose APM has the same high-pass filter) is handed the microphone CANCELLER_LAG samples
+    late, so its input runs on without a seam when the canceller hands over."""
+    apm = CaptureApm(echo_cancellation=True, noise_suppression=True, factory=MarkingStage)
+    canceller, suppressor = MarkingStage.made
+    ramp = np.arange(4 * FRAME, dtype=np.int16)
+    apm.process(ramp[:FRAME], LOUD, avatar_audible=False, delay_ms=0)  # the avatar speaks
+    resume = round(NS_RESUME_S * SAMPLE_RATE / FRAME)
+    for _ in range(resume - 1):
+        apm.process(ramp[:FRAME], SILENT, avatar_audible=False, delay_ms=0)
+    cancelled = canceller.frames
+    for k in (1, 2, 3):  # at rest from here
+        apm.process(ramp[k * FRAME:(k + 1) * FRAME], SILENT, avatar_audible=False, delay_ms=0)
+        late = ramp[k * FRAME - CANCELLER_LAG:(k + 1) * FRAME - CANCELLER_LAG]
+        assert np.array_equal(suppressor.heard, late)
+    assert canceller.frames == cancelled  # one call a frame: the suppressor's
+    assert suppressor.frames == resume + 3
 
 
 def test_the_canceller_rests_while_the_avatar_does_and_takes_over_seamlessly() -> None:
@@ -114,7 +137,7 @@ def test_the_canceller_rests_while_the_avatar_does_and_takes_over_seamlessly() -
 def test_waiting_for_a_press_only_the_canceller_follows_the_echo_and_the_rest_catch_up(
 ) -> None:
     apm = CaptureApm(echo_cancellation=True, noise_suppression=True, factory=MarkingStage)
-    canceller, suppressor, high_pass = MarkingStage.made
+    canceller, suppressor = MarkingStage.made
     resume = round(NS_RESUME_S * SAMPLE_RATE / FRAME)
 
     def frames(reference: np.ndarray, count: int, *, needed: bool) -> list[int]:
@@ -123,19 +146,18 @@ def test_waiting_for_a_press_only_the_canceller_follows_the_echo_and_the_rest_ca
 
     # Nobody needs the output: the microphone goes on as it came; nothing runs.
     assert frames(SILENT, 5, needed=False) == [VOICE[0]] * 5
-    assert (canceller.frames, suppressor.frames, high_pass.frames) == (0, 0, 0)
+    assert (canceller.frames, suppressor.frames) == (0, 0)
     # The avatar speaks: the canceller follows it (handed the newest frames first), and while
     # its echo may come; the others still wait.
     assert frames(LOUD, 3, needed=False) == [VOICE[0] + CANCELLED] * 3
     assert frames(SILENT, resume, needed=False) == [VOICE[0] + CANCELLED] * (resume - 1) + [
         VOICE[0]]
-    assert (canceller.frames, suppressor.frames, high_pass.frames) == (
-        PRIMING_FRAMES + 3 + resume - 1, 0, 0)
+    assert (canceller.frames, suppressor.frames) == (PRIMING_FRAMES + 3 + resume - 1, 0)
     assert apm.waited_frames == 5 + 3 + resume
-    # Needed again: the filter and the suppressor first hear the frames they missed.
+    # Needed again: the suppressor first hears the frames it missed.
     assert frames(SILENT, 1, needed=True) == [SUPPRESSED]
     missed = 5 + 3 + resume
-    assert (suppressor.frames, high_pass.frames) == (missed + 1, missed + 1)
+    assert suppressor.frames == missed + 1
     # A long wait: only the newest CATCH_UP_FRAMES are caught up on.
     frames(SILENT, CATCH_UP_FRAMES + 50, needed=False)
     frames(SILENT, 1, needed=True)

@@ -15,17 +15,20 @@ The canceller rests while the avatar does: with the reference quiet for the echo
 there is nothing to cancel, and AEC3 hands the microphone back high-passed and
 ``CANCELLER_LAG`` samples late, nothing else (measured: the same as the APM's high-pass filter
 alone, to -107 dB). Its three FFI calls cost ~0.2 ms of CPU a frame and the avatar is silent
-most of a session, so at rest an APM with only that filter (one call) stands in, its output
-delayed by the same lag. Each hand-over is seamless: the one taking over is first handed the
-newest microphone frames (the canceller with a silent reference), so its filters' state and
-what it holds back are what the other's were. The canceller's echo filter and delay
+most of a session, so at rest the microphone is delayed by the same lag and filtered by that
+filter alone: in the suppressor's APM, which has the same filter, or where noise suppression is
+off in an APM with only the filter (one call a frame either way; a separate filter before the
+suppressor filtered twice and cost one more call, ~0.5 % of a core while listening). Each
+hand-over is seamless: the one taking over is first handed the newest microphone frames (the
+canceller with a silent reference), so its filters' state and what it holds back are what the
+other's were. The canceller's echo filter and delay
 estimate are kept meanwhile (both of its streams pause together).
 
 Nobody uses the output while push-to-talk or record waits for a press (``needed=False``): then
 only the canceller runs, while the avatar's echo may come (a press over the avatar finds it
 converged); the stand-in filter and the suppressor wait, and the microphone goes on as it
-came (to the level meter). Those two calls were ~1.5 % of a core on a 2-core AMD EPYC, most of
-what an idle microphone cost. When the output is needed again, both are first handed the
+came (to the level meter). Their calls were ~1.5 % of a core on a 2-core AMD EPYC, most of
+what an idle microphone cost. When the output is needed again, they are first handed the
 newest ``CATCH_UP_FRAMES`` they missed, so the filter's state and the suppressor's noise
 estimate are current at the take's first frame.
 """
@@ -92,9 +95,10 @@ class CaptureApm:
         self._suppressor = (factory(echo_cancellation=False, noise_suppression=True)
                             if noise_suppression else None)
         self._tail = EchoTail()
-        # At rest: the canceller's high-pass filter alone, and what it holds back (the lag).
+        # At rest: the canceller's high-pass filter alone (where the suppressor, whose own filter
+        # is the same, does not follow), and what it holds back (the lag).
         self._high_pass = (factory(echo_cancellation=False, noise_suppression=False)
-                           if echo_cancellation else None)
+                           if echo_cancellation and not noise_suppression else None)
         self._held = np.zeros(CANCELLER_LAG, np.int16)
         # The newest microphone frames, which a stage taking over again is first handed.
         self._recent = deque([np.zeros(FRAME, np.int16)] * CATCH_UP_FRAMES,
@@ -153,23 +157,27 @@ class CaptureApm:
         missed = list(self._recent)[-min(self._missed, CATCH_UP_FRAMES):]
         self._missed = 0
         for frame in missed:
-            filtered = run_frame(self._high_pass, frame) if self._high_pass is not None else frame
+            filtered = self._filter(frame)
             if self._suppressor is not None:
                 run_frame(self._suppressor, filtered)
-        if self._high_pass is not None:
-            self._held = filtered[FRAME - CANCELLER_LAG:]
+        self._held = filtered[FRAME - CANCELLER_LAG:]
+
+    def _filter(self, samples: Int16Array) -> Int16Array:
+        """The canceller's stand-in at rest: its high-pass filter, unless the suppressor's own
+        filter follows."""
+        return run_frame(self._high_pass, samples) if self._high_pass is not None else samples
 
     def _cancel(self, samples: Int16Array, reference: Int16Array,
                 delay_ms: int) -> Int16Array:
         """The canceller's output for one frame, or at rest its stand-in's (see the module
         docstring)."""
-        canceller, high_pass = self._canceller, self._high_pass
-        assert canceller is not None and high_pass is not None  # made together
+        canceller = self._canceller
+        assert canceller is not None  # called only with echo cancellation on
         if not self._tail.echo_may_come:
             if not self._resting:
                 self._resting = True
-                self._held = run_frame(high_pass, self._recent[-1])[FRAME - CANCELLER_LAG:]
-            filtered = run_frame(high_pass, samples)
+                self._held = self._filter(self._recent[-1])[FRAME - CANCELLER_LAG:]
+            filtered = self._filter(samples)
             out = np.concatenate((self._held, filtered[:FRAME - CANCELLER_LAG]))
             self._held = filtered[FRAME - CANCELLER_LAG:]
             return out
