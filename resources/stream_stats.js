@@ -185,10 +185,13 @@
   // Its time is the page clock's moment that frame reaches the speaker, by the context's own
   // output timestamp: a sample-exact timeline, not the main thread's delivery time (which jumps
   // by tens of ms on a busy page and would shift the canceller's reference each time).
+  // A block that is silence in int16 goes as its length alone: the avatar is silent most of a
+  // session, and each full block is ~11 kB of text through three hops to the app.
   function postBlock(ctx, x, endFrame) {
-    var pcm = new Int16Array(x.length);
+    var pcm = new Int16Array(x.length), sound = false;
     for (var i = 0; i < x.length; i++) {
       pcm[i] = Math.round(Math.max(-1, Math.min(1, x[i])) * 32767);
+      sound = sound || pcm[i] !== 0;
     }
     var t = performance.now();
     var stamp = endFrame !== null && ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
@@ -196,7 +199,9 @@
       t = stamp.performanceTime + (endFrame / ctx.sampleRate - stamp.contextTime) * 1000;
     }
     farEnd.running = true;
-    postFarEnd({t: t, sent: performance.now(), rate: ctx.sampleRate, pcm: toBase64(pcm)});
+    var message = {t: t, sent: performance.now(), rate: ctx.sampleRate};
+    if (sound) { message.pcm = toBase64(pcm); } else { message.silent = pcm.length; }
+    postFarEnd(message);
   }
 
   // The tap on the audio thread (an AudioWorklet): it collects FAREND_BLOCK samples and hands

@@ -238,18 +238,20 @@ def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_paus
     it after that stage (resources/stream_stats.js): the page's own video element is muted, and
     stays so when the page unmutes it; while the avatar pauses for the user the echo
     canceller's reference is silent, though the avatar goes on speaking; after the pause it is
-    heard again."""
+    heard again. A silent block comes as its length alone, not as 11 kB of zeros."""
     app = make_app(sim=quick_simulator(stream_webrtc=True, stream_video_codec="VP8",
                                        stream_voice=True),
                    settings=settings(stream_player="web"))
     players = app.controller.players
     peaks: list[int] = []  # each far-end block's loudest sample, as the app receives them
+    sizes: list[int] = []  # and its message's length
     clock = PageClock()
 
     def on_far_end(data: str) -> None:
         block = parse_far_end(data, time.monotonic(), clock)
         if isinstance(block, FarEndBlock):
             peaks.append(int(np.abs(block.samples.astype(np.int32)).max()))
+            sizes.append(len(data))
 
     players.web_far_end.connect(on_far_end)
     app.go_live()
@@ -275,6 +277,8 @@ def test_the_web_view_plays_the_avatar_itself_and_its_reference_follows_its_paus
     app.qtbot.waitUntil(lambda: len(peaks) >= start + 4, timeout=WAIT_MS)
     assert spoken() > spoken_before, "the avatar stopped speaking: the pause proves nothing"
     assert peaks[start:start + 4] == [0] * 4, "the reference is not what the frame plays"
+    assert max(sizes[start:start + 4]) < 200, "silence was posted sample by sample"
+    assert min(size for size, peak in zip(sizes, peaks, strict=True) if peak) > 4096
     assert players.avatar_pauses == 1
     pause.emit(False)
     resumed = len(peaks)

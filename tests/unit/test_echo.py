@@ -340,7 +340,19 @@ def test_far_end_messages_from_the_web_view() -> None:
         {"t": 5150.0, "sent": 5000.0, "rate": 16000, "pcm": pcm}), 100.020, speaker)
     assert isinstance(ahead, FarEndBlock)
     assert ahead.played_at == pytest.approx(100.170 - 0.1 - WEB_LEAD_S)
+    # A block of silence comes as its length alone.
+    quiet = parse_far_end(FAR_END_PREFIX + json.dumps(
+        {"t": 5200.0, "rate": 48000, "silent": 4096}), 100.400, clock)
+    assert isinstance(quiet, FarEndBlock) and quiet.sample_rate == 48000
+    assert quiet.samples.dtype == np.int16 and quiet.samples.size == 4096
+    assert not quiet.samples.any()
     for bad in ("ravatar-stats {}", FAR_END_PREFIX + "not json", FAR_END_PREFIX + "[1]",
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000}',  # neither pcm nor silent
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000, "silent": 0}',
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000, "silent": true}',
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000, "silent": 1.5}',
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000, "silent": 48001}',
+                FAR_END_PREFIX + '{"t": 1, "rate": 16000, "silent": 4, "pcm": 7}',
                 FAR_END_PREFIX + '{"t": "x", "rate": 16000, "pcm": ""}',
                 FAR_END_PREFIX + '{"t": 1, "rate": 16000, "pcm": "%%%"}',
                 FAR_END_PREFIX + '{"t": 1, "rate": 16000, "pcm": "AA=="}',  # odd bytes

@@ -6,8 +6,8 @@ Message: ``ravatar-farend {json}`` with ``t`` (the frame's performance time in m
 last sample: when it reaches the speaker by the AudioContext's output timestamp, or, where the
 page cannot run the audio-thread tap, when the main thread handed it over), ``sent`` (when it was
 posted; optional, ``t`` when missing), ``rate`` (Hz) and ``pcm`` (base64 of int16 little-endian
-mono); or, when the script cannot tap the audio, ``audible: true`` while the avatar's level says
-it speaks.
+mono), or instead of ``pcm``, for a block of digital silence, ``silent`` (its sample count); or,
+when the script cannot tap the audio, ``audible: true`` while the avatar's level says it speaks.
 
 Clocks: the page's clock is not ours. Each message arrives a little after it was posted (a few
 ms of IPC, more under load); the smallest (arrival - sent) seen fixes the offset between the two
@@ -79,10 +79,23 @@ def parse_far_end(data: str, arrived_at: float,
         return None
     if message.get("audible") is True:
         return AvatarAudible()
-    page_ms, rate, pcm = message.get("t"), message.get("rate"), message.get("pcm")
+    page_ms, rate = message.get("t"), message.get("rate")
     sent_ms = message.get("sent", page_ms)
     if not (_finite(page_ms) and _finite(sent_ms) and isinstance(rate, int)
-            and 8000 <= rate <= 96000 and isinstance(pcm, str)):
+            and 8000 <= rate <= 96000):
+        return None
+    samples = _samples(message.get("pcm"), message.get("silent"))
+    if samples is None:
+        return None
+    end = clock.to_monotonic(float(page_ms), arrived_at, float(sent_ms))
+    return FarEndBlock(samples, rate, end - samples.size / rate - WEB_LEAD_S)
+
+
+def _samples(pcm: object, silent: object) -> Int16Array | None:
+    """The block's samples: decoded from ``pcm``, or ``silent`` zeros; None when malformed."""
+    if pcm is None and isinstance(silent, int) and not isinstance(silent, bool):
+        return np.zeros(silent, np.int16) if 0 < silent <= _MAX_BLOCK_SAMPLES else None
+    if not isinstance(pcm, str):
         return None
     try:
         raw = base64.b64decode(pcm, validate=True)
@@ -90,9 +103,7 @@ def parse_far_end(data: str, arrived_at: float,
         return None
     if len(raw) % 2 or not 0 < len(raw) // 2 <= _MAX_BLOCK_SAMPLES:
         return None
-    samples = np.frombuffer(raw, "<i2").astype(np.int16)
-    end = clock.to_monotonic(float(page_ms), arrived_at, float(sent_ms))
-    return FarEndBlock(samples, rate, end - samples.size / rate - WEB_LEAD_S)
+    return np.frombuffer(raw, "<i2").astype(np.int16)
 
 
 def _finite(value: object) -> TypeGuard[int | float]:
