@@ -39,11 +39,11 @@ from ravatar_live.live.stream_players import StreamPlayers
 from ravatar_live.live.talk_router import TalkRouter
 from ravatar_live.live.voice_service import VoiceService
 from ravatar_live.settings import Settings
-from ravatar_live.simulator.server import SimulatorConfig
 from ravatar_live.tasks import TaskSet
 from ravatar_live.token_store import TokenStore
 
 if TYPE_CHECKING:
+    from ravatar_live.simulator.server import SimulatorConfig
     from ravatar_live.stream.worker import PlayerSettings
 
 logger = logging.getLogger(__name__)
