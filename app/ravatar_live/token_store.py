@@ -2,16 +2,17 @@
 
 Never in plain settings files. When no usable keychain exists (keyring's `fail` or `null`
 backend, or any keychain error), the store keeps tokens in memory, sets `persistent = False`
-and puts a sentence for the UI in `explanation`.
+and puts a sentence for the UI in `explanation`. The keychain is looked for at first use:
+keyring and its backends take ~0.1 s to load, which the window need not wait for.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,32 @@ class TokenStore:
                  backend: KeyringBackend | None = None) -> None:
         self.service = service
         self._memory: dict[str, str] = {}
+        self._given = backend
+        self._resolved = False
         self._backend: KeyringBackend | None = None
-        self.persistent = False
-        self.explanation = ""
+        self._persistent = False
+        self._explanation = ""
+
+    @property
+    def persistent(self) -> bool:
+        """Tokens outlive this run (kept in the system keychain)."""
+        self._resolve()
+        return self._persistent
+
+    @property
+    def explanation(self) -> str:
+        """Where tokens are kept, in a sentence for the UI."""
+        self._resolve()
+        return self._explanation
+
+    def _resolve(self) -> None:
+        if self._resolved:
+            return
+        self._resolved = True
+        import keyring  # noqa: PLC0415 - see the module's docstring
+
         try:
-            chosen = backend if backend is not None else keyring.get_keyring()
+            chosen = self._given if self._given is not None else keyring.get_keyring()
         except Exception as exc:  # keyring's own configuration can be broken in many ways
             self._fall_back(f"the system keychain could not be opened ({type(exc).__name__})")
             return
@@ -57,19 +79,20 @@ class TokenStore:
             self._fall_back(reason)
             return
         self._backend = chosen
-        self.persistent = True
-        self.explanation = "Sign-in tokens are kept in the system keychain."
+        self._persistent = True
+        self._explanation = "Sign-in tokens are kept in the system keychain."
 
     def _fall_back(self, reason: str) -> None:
-        if self._backend is not None or not self.explanation:
+        if self._backend is not None or not self._explanation:
             log.warning("token store: %s; tokens are kept in memory for this run only", reason)
         self._backend = None
-        self.persistent = False
-        self.explanation = (f"Sign-in tokens are kept in memory only, because {reason}. "
+        self._persistent = False
+        self._explanation = (f"Sign-in tokens are kept in memory only, because {reason}. "
                             "You will be signed in again on the next start.")
 
     def load(self, account: str) -> str | None:
         """The stored token for `account`, or None."""
+        self._resolve()
         if self._backend is not None:
             try:
                 return self._backend.get_password(self.service, account)
@@ -79,6 +102,7 @@ class TokenStore:
 
     def save(self, account: str, token: str) -> None:
         """Store `token` for `account` (in the keychain, or in memory after a fallback)."""
+        self._resolve()
         self._memory[account] = token
         if self._backend is not None:
             try:
@@ -88,6 +112,9 @@ class TokenStore:
 
     def delete(self, account: str) -> None:
         """Forget the token for `account`; deleting a missing one is fine."""
+        import keyring.errors  # noqa: PLC0415 - see the module's docstring
+
+        self._resolve()
         self._memory.pop(account, None)
         if self._backend is not None:
             try:

@@ -6,13 +6,16 @@ import re
 from pathlib import Path
 
 import pytest
+from keyring.backends import fail
 
 from ravatar_live.api.models import AvatarInfo, ConnectionInfo, LanguageInfo
+from ravatar_live.app_runtime import show_where_tokens_are_kept
 from ravatar_live.cli import CliOptions, apply_overrides, parse_args
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.states import SessionState
 from ravatar_live.settings import Settings, SettingsError
 from ravatar_live.settings_store import SettingsStore
+from ravatar_live.token_store import TokenStore
 from ravatar_live.ui.settings_dialog import SettingsDialog
 
 pytestmark = pytest.mark.gui
@@ -291,6 +294,16 @@ def test_the_dialog_says_when_the_end_of_turn_model_is_missing(qtbot) -> None:
     dialog = SettingsDialog(Settings(user_id=USER_ID), turn_note=note)
     qtbot.addWidget(dialog)
     assert dialog.turn_note_label.text() == note and not dialog.turn_note_label.isHidden()
+
+
+def test_the_status_bar_says_where_sign_in_is_kept_once_the_keychain_is_looked_for(
+        make_app) -> None:
+    app = make_app(connect=False)
+    assert app.window.token_label.text() == ""  # the window shows before keyring loads
+    show_where_tokens_are_kept(app.window, TokenStore(backend=fail.Keyring()))
+    assert app.window.token_label.text() == "Sign-in kept in memory only"
+    assert "memory only" in app.window.token_label.toolTip()
+    assert app.window.sign_in_note == app.window.token_label.toolTip()
 
 
 def test_the_window_hands_its_sign_in_note_and_connection_to_the_dialog(make_app) -> None:

@@ -44,6 +44,26 @@ class BrokenKeyring(DictKeyring):
         raise keyring.errors.KeyringLocked("locked")
 
 
+class CountingKeyring(DictKeyring):
+    """Test double that counts how often the store asks whether it can keep secrets."""
+
+    asked = 0
+
+    @property
+    def priority(self) -> int:  # type: ignore[override]  # a plain attribute in DictKeyring
+        CountingKeyring.asked += 1
+        return 1
+
+
+def test_the_keychain_is_looked_for_at_first_use_not_when_the_store_is_made() -> None:
+    CountingKeyring.asked = 0
+    store = TokenStore(backend=CountingKeyring())
+    assert CountingKeyring.asked == 0
+    assert store.persistent is True
+    assert store.load(ACCOUNT) is None
+    assert CountingKeyring.asked == 1
+
+
 def test_keychain_backed_store_persists_under_the_service_name() -> None:
     backend = DictKeyring()
     store = TokenStore(backend=backend)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from ravatar_live.api.errors import (
     MalformedResponseError,
@@ -21,6 +19,9 @@ from ravatar_live.api.errors import (
     error_for_status,
 )
 from ravatar_live.api.models import body_status
+
+if TYPE_CHECKING:  # aiohttp loads with the first request (after the window shows)
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ async def request_json(http: aiohttp.ClientSession, method: str, url: str, *,
                        params: Mapping[str, str] | None = None,
                        token: str | None = None) -> dict[str, Any]:
     """Send one request and return its JSON object body; RavatarError subclasses on failure."""
+    import aiohttp  # noqa: PLC0415 - the caller's session has loaded it
+
     headers = {"Accept": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"

@@ -30,7 +30,7 @@ from ravatar_live.api.models import (
     text_message,
     wav_message,
 )
-from ravatar_live.api.reconnect import NotSent
+from ravatar_live.api.not_sent import NotSent
 from ravatar_live.live.connection import ServiceConnection
 from ravatar_live.live.error_kinds import ErrorKind, classify
 from ravatar_live.live.session import LiveSession

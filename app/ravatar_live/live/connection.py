@@ -23,26 +23,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ravatar_live.api.backoff import CHAT_RECONNECT, REQUEST_RETRY, BackoffPolicy
 from ravatar_live.api.errors import RavatarError, ServiceUnreachableError
+from ravatar_live.api.link_status import LinkState, LinkStatus
 from ravatar_live.api.models import ConnectionInfo, ServerMessage
-from ravatar_live.api.reconnect import (
-    LinkState,
-    LinkStatus,
-    NotSent,
-    ReconnectingChatSocket,
-)
-from ravatar_live.api.rest import RavatarClient
 from ravatar_live.api.urls import ws_url_from_api
 from ravatar_live.live.error_kinds import ErrorKind, classify
 from ravatar_live.live.states import ConnectionState
 from ravatar_live.settings import Settings
 from ravatar_live.token_store import TokenStore, account_for
 
-if TYPE_CHECKING:  # the simulator (aiohttp's server side) loads with demo mode's first use
+# aiohttp and the REST and chat clients (~0.3 s of imports) load with the first connection, after
+# the window shows; the simulator (aiohttp's server side) with demo mode's first use.
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ravatar_live.api.not_sent import NotSent
+    from ravatar_live.api.reconnect import ReconnectingChatSocket
+    from ravatar_live.api.rest import RavatarClient
     from ravatar_live.simulator.server import RunningSimulator, SimulatorConfig
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ CERTIFICATE_MESSAGE = (
 
 def _certificate_problem(exc: BaseException) -> bool:
     """True when a TLS certificate check failed somewhere in the exception's chain."""
+    import aiohttp  # noqa: PLC0415 - loaded by the connection that failed
+
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
@@ -184,6 +186,10 @@ class ServiceConnection(QObject):
     async def open(self, settings: Settings, *, demo: bool) -> ConnectionInfo | None:
         """Connect (closing any previous connection first). Returns None and emits `failed`
         when it cannot; never raises for service problems."""
+        import aiohttp  # noqa: PLC0415 - see the TYPE_CHECKING imports
+
+        from ravatar_live.api.reconnect import ReconnectingChatSocket  # noqa: PLC0415
+
         await self._close_link()
         self._set_state(ConnectionState.CONNECTING)
         try:
@@ -226,6 +232,8 @@ class ServiceConnection(QObject):
         return info
 
     def _make_client(self, http: aiohttp.ClientSession, endpoint: Endpoint) -> RavatarClient:
+        from ravatar_live.api.rest import RavatarClient  # noqa: PLC0415 - see TYPE_CHECKING
+
         store = self._token_store
         if store is None or endpoint.demo:
             # The simulator signs with a fresh secret every run: nothing worth keeping.

@@ -25,7 +25,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
@@ -33,7 +33,6 @@ from PySide6.QtCore import QObject, Signal
 from ravatar_live.api.backoff import END_RETRY, BackoffPolicy
 from ravatar_live.api.errors import InvalidRequestError, RavatarError
 from ravatar_live.api.models import LiveSessionInfo, StreamSize
-from ravatar_live.api.rest import RavatarClient
 from ravatar_live.api.urls import require_token_transport, stream_url_with_token
 from ravatar_live.live.connection import ServiceConnection
 from ravatar_live.live.emergency_end import end_license_blocking
@@ -41,6 +40,9 @@ from ravatar_live.live.error_kinds import ErrorKind, classify
 from ravatar_live.live.license_journal import LicenseJournal
 from ravatar_live.live.states import ConnectionState, SessionState
 from ravatar_live.tasks import TaskSet
+
+if TYPE_CHECKING:  # the REST client (aiohttp) loads with the first connection
+    from ravatar_live.api.rest import RavatarClient
 
 logger = logging.getLogger(__name__)
 

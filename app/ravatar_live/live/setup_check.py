@@ -15,9 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import aiohttp
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -28,6 +27,9 @@ from ravatar_live.live.connection import Endpoint
 from ravatar_live.stream.audio_output import DEFAULT_BACKENDS
 from ravatar_live.stream.errors import StreamError
 from ravatar_live.stream.stats import codec_label
+
+if TYPE_CHECKING:  # the network stack loads when the check runs, not with the window
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ LINES: Final = (
     CheckLine("video", "Avatar video"),
 )
 
-ServiceTarget = Callable[[], Awaitable[tuple[aiohttp.ClientSession | None, Endpoint]]]
+ServiceTarget = Callable[[], Awaitable[tuple["aiohttp.ClientSession | None", Endpoint]]]
 
 
 @dataclass
@@ -217,6 +219,8 @@ class SetupCheck(QObject):
         self._update("service", Verdict.RUNNING, "Signing in…")
         http, endpoint = await self._parts.service()
         if http is None:
+            import aiohttp  # noqa: PLC0415 - see TYPE_CHECKING
+
             async with aiohttp.ClientSession() as own:
                 timings = await setup_service.probe_service(own, endpoint)
         else:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ravatar_live.api.backoff import NO_RETRY
-from ravatar_live.api.rest import RavatarClient
 from ravatar_live.live.connection import Endpoint
 from ravatar_live.live.error_kinds import classify
 from ravatar_live.stream.stats import DECODABLE_VIDEO_CODECS
+
+if TYPE_CHECKING:  # the network stack loads when the check runs, not with the window
+    import aiohttp
 
 PROBE_TIMEOUT_S = 10.0
 #: The native player's codecs (stream/peer.py answers with these).
@@ -37,6 +38,8 @@ class ServiceTimings:
 
 async def probe_service(http: aiohttp.ClientSession, endpoint: Endpoint,
                         timeout_s: float = PROBE_TIMEOUT_S) -> ServiceTimings:
+    from ravatar_live.api.rest import RavatarClient  # noqa: PLC0415 - see TYPE_CHECKING
+
     timings = ServiceTimings()
     client = RavatarClient(http, endpoint.api_url, endpoint.project_id, endpoint.user_id,
                            retry_policy=NO_RETRY, request_timeout_s=timeout_s)

@@ -5,8 +5,8 @@ uses the app's chosen microphone and speaker and the service the app talks to.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
@@ -19,6 +19,9 @@ from ravatar_live.live.setup_check import SetupCheck, SetupParts
 from ravatar_live.stream.audio_output import DEFAULT_BACKENDS
 from ravatar_live.ui.banner import Banner, BannerKind
 from ravatar_live.ui.setup_check_dialog import SetupCheckDialog
+
+if TYPE_CHECKING:
+    import aiohttp
 
 OFFER_TOPIC = "setup"
 OFFER_TITLE = "New here? Test your setup"
