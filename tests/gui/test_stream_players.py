@@ -115,6 +115,11 @@ def test_the_next_session_goes_straight_to_the_remembered_native_player(make_app
     app.go_live()
     players = app.controller.players
     assert players.active is PlayerKind.NATIVE
+    # Its modules were loaded on a worker thread while the license was requested.
+    warm_up = players.warm_up
+    assert warm_up is not None
+    app.qtbot.waitUntil(warm_up.done, timeout=WAIT_MS)
+    assert warm_up.exception() is None
     wait_native_frames(app)
     assert players.switches == []
     facts = players_facts(app)
@@ -130,6 +135,7 @@ def test_auto_keeps_the_web_view_when_it_can_play_vp8(make_app) -> None:
     players = app.controller.players
     assert players.active is PlayerKind.WEB and players.switches == []
     assert players.native is None, "the native player is not even loaded"
+    assert players.warm_up is None, "nor loaded ahead: nothing said it would be needed"
     assert app.window.stream_area.current_view is app.window.stream_view
     assert players.memory.recall("127.0.0.1") is PlayerKind.WEB
 

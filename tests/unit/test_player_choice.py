@@ -50,6 +50,17 @@ def test_memory_round_trip_survives_a_new_instance(tmp_path) -> None:
     assert json.loads(path.read_text()) == {"ps.example": "web"}
 
 
+def test_the_latest_is_the_player_of_the_host_remembered_last(tmp_path) -> None:
+    memory = PlayerMemory(tmp_path / "players.json")
+    assert memory.latest() is None
+    memory.remember("a.example", PlayerKind.NATIVE)
+    memory.remember("b.example", PlayerKind.WEB)
+    assert memory.latest() is PlayerKind.WEB
+    memory.remember("a.example", PlayerKind.WEB)
+    memory.remember("a.example", PlayerKind.NATIVE)  # remembered again: the newest
+    assert memory.latest() is PlayerKind.NATIVE
+
+
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"h": "flash"}', ""])
 def test_an_unreadable_memory_counts_as_empty(tmp_path, content: str) -> None:
     path = tmp_path / "players.json"

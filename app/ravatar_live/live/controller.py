@@ -221,6 +221,7 @@ class AppController(QObject):
     def start_session(self) -> None:
         if self._shutting_down:
             return
+        self.players.prepare()
         self.session.request_start(self.chat.avatar_id, self.stream_size())
 
     @Slot()

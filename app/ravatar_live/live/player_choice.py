@@ -75,6 +75,12 @@ class PlayerMemory:
         value = self._load().get(host.lower())
         return PlayerKind(value) if value is not None else None
 
+    def latest(self) -> PlayerKind | None:
+        """The player that worked for the host remembered last, or None when nothing is known:
+        the best guess before a session's stream host is known."""
+        known = self._load()
+        return PlayerKind(next(reversed(known.values()))) if known else None
+
     def remember(self, host: str, kind: PlayerKind) -> None:
         """Note that `kind` showed `host`'s video (newest last; old hosts are forgotten)."""
         if not host:

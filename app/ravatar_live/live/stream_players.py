@@ -17,6 +17,8 @@ what happened. A problem no switch can solve goes out on `problem` for the banne
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+NATIVE_PLAYER_MODULE = "ravatar_live.stream.player"
 NATIVE_STOP_S = 0.45  # within the session's stream teardown budget (session.STREAM_TEARDOWN_S)
 # Web view problems the native player can solve, and the other way round.
 _WEB_PROBLEMS_FOR_NATIVE = ("codec", "no-frames")
@@ -98,6 +101,8 @@ class StreamPlayers(QObject):
         self._output_device: str | None = None
         self._send_microphone = False
         self._tasks = TaskSet("stream players")
+        #: Loading the native player's modules ahead of its first stream (see `prepare`).
+        self.warm_up: asyncio.Task[object] | None = None
         health.problem.connect(self._on_health_problem)
         health.problem_cleared.connect(self.problem_cleared)
         health.first_frame.connect(self._on_first_frame)
@@ -107,6 +112,18 @@ class StreamPlayers(QObject):
     def native(self) -> NativeStreamPlayer | None:
         """The native player, once it was first needed."""
         return self._native
+
+    def prepare(self) -> None:
+        """A session is being started: when it will likely show on the native player (the
+        user's choice, or what worked for the stream host remembered last), load the player's
+        modules (aiortc, PyAV, Qt Multimedia: ~0.5 s) on a worker thread while the license is
+        requested, so the granted stream need not wait for them."""
+        if self._native is not None or self.warm_up is not None:
+            return
+        if first_player(self.choice, self.memory.latest()) is PlayerKind.NATIVE:
+            logger.info("loading the native player while the session starts")
+            self.warm_up = self._tasks.spawn(asyncio.to_thread(importlib.import_module,
+                                                               NATIVE_PLAYER_MODULE))
 
     @Slot(object)
     def begin(self, stream: LiveStream) -> None:
@@ -318,7 +335,8 @@ class StreamPlayers(QObject):
     # --- the native player's events ------------------------------------------------------------
     def _native_player(self) -> NativeStreamPlayer:
         if self._native is None:
-            # Imported on first use: aiortc, PyAV and Qt Multimedia cost ~1 s at start-up.
+            # Imported on first use (or by `prepare`): aiortc, PyAV and Qt Multimedia cost
+            # ~0.5 s, and memory a session on the web view never needs.
             from ravatar_live.stream.player import NativeStreamPlayer  # noqa: PLC0415
 
             native = NativeStreamPlayer(self._native_settings, parent=self)
