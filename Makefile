@@ -46,11 +46,14 @@ $(VENV)/.run-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/pyth
 	@# PyAudio (the default capture backend) compiles against PortAudio; without its headers the
 	@# app still runs, capturing through Qt Multimedia.
 	$(BIN)/pip install -q -e ".[pyaudio,$(RUN_EXTRAS)]" || { echo "PyAudio could not be built (sudo apt-get install portaudio19-dev); using Qt Multimedia capture."; $(BIN)/pip install -q -e ".[$(RUN_EXTRAS)]"; }
+	@# pip compiles the dependencies, not an editable install: the first start would (~0.3 s).
+	$(BIN)/python -m compileall -q app/ravatar_live
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml Makefile $(TURN_MODEL) | $(VENV)/bin/python
 	./scripts/system-deps.sh test
 	$(BIN)/pip install -q -e ".[test,pyaudio,asr,package]"
+	$(BIN)/python -m compileall -q app/ravatar_live
 	touch $@ $(VENV)/.run-installed
 
 clean:
