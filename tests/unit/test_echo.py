@@ -96,6 +96,37 @@ def test_far_end_lays_blocks_on_one_timeline_despite_jitter() -> None:
     assert ref.read(T0 + 3.0 + 0.005, 80).any() and ref.alive
 
 
+def test_far_end_reads_what_was_laid_last_in_each_place_across_the_ring_s_wrap() -> None:
+    """The ring (4 s, read and written in runs of slots, zeros at once past the last sound)
+    against a plain map of slot -> (index, sample): blocks that continue, jump back and
+    forward, silent and loud, reads across the wrap, before and past what was laid."""
+    ref = FarEndReference()
+    capacity = 4 * SAMPLE_RATE
+    held: dict[int, tuple[int, int]] = {}
+    rng = np.random.default_rng(7)
+    at = 10 * capacity
+    for _ in range(400):
+        if rng.random() < 0.25:  # a new stretch, well away from the join tolerance
+            at += int(rng.choice([-1, 1])) * int(rng.integers(1000, 2 * capacity))
+        size = int(rng.integers(1, 9000))
+        block = (np.zeros(size, np.int16) if rng.random() < 0.4
+                 else rng.integers(-3000, 3000, size, dtype=np.int16))
+        ref.feed(block, SAMPLE_RATE, at / SAMPLE_RATE)
+        for i, sample in enumerate(block[-capacity:].tolist(), start=at + max(0, size - capacity)):
+            held[i % capacity] = (i, sample)
+        at += size
+        start = at + int(rng.integers(-capacity - 3000, capacity))
+        if rng.random() < 0.3:  # across the ring's end
+            start = (start // capacity) * capacity - int(rng.integers(0, 2000))
+        count = int(rng.integers(0, 3000))
+        want = [held.get(i % capacity, (None, 0))[1] if held.get(i % capacity, (None, 0))[0] == i
+                else 0 for i in range(start, start + count)]
+        got = ref.read(start / SAMPLE_RATE, count)
+        assert got.dtype == np.int16 and got.tolist() == want
+    ref.feed(np.full(100, 7, np.int16), SAMPLE_RATE, at / SAMPLE_RATE)
+    assert ref.read((at + 99) / SAMPLE_RATE, 2).tolist() == [7, 0]  # the last sound, then none
+
+
 def test_far_end_knows_when_the_avatar_speaks() -> None:
     clock = Clock()
     ref = FarEndReference(clock=clock)

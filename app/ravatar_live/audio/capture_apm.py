@@ -111,14 +111,20 @@ class CaptureApm:
 
     def process(self, samples: Int16Array, reference: Int16Array | None, *,
                 avatar_audible: bool, delay_ms: int, cancel: bool = True,
-                needed: bool = True) -> Int16Array:
+                needed: bool = True, reference_level: float | None = None) -> Int16Array:
         """One 10 ms frame; ``reference`` is what played from the frame's start (None: echo
         cancellation is off); ``avatar_audible``: a player says the avatar speaks now.
         ``cancel=False`` (no echo reaches the microphone, ``echo_presence.py``): the canceller
         still follows the avatar's voice, ready for an echo, but the microphone goes on as it
-        was. ``needed=False``: nobody uses the output now (see the module docstring)."""
-        self._tail.push(FULL_SCALE if avatar_audible
-                        else rms(reference) if reference is not None else 0.0)
+        was. ``needed=False``: nobody uses the output now (see the module docstring).
+        ``reference_level``: ``rms(reference)``, where the caller has it already."""
+        if avatar_audible:
+            level = FULL_SCALE
+        elif reference is None:
+            level = 0.0
+        else:
+            level = rms(reference) if reference_level is None else reference_level
+        self._tail.push(level)
         if not needed:
             out = self._wait(samples, reference, delay_ms, cancel=cancel)
             self._recent.append(samples)

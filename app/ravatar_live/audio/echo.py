@@ -51,7 +51,6 @@ from ravatar_live.audio.echo_gate import (
     GatedVad,
     ResidualEcho,
     dbfs,
-    rms,
 )
 from ravatar_live.audio.echo_presence import EchoPresence
 from ravatar_live.audio.far_end import FarEndReference
@@ -173,10 +172,11 @@ class EchoGuard:
         """One 10 ms frame through the APM, with the reference that played from ``start``."""
         apm = self._apm
         assert apm is not None  # made by process() before any frame is cleaned
-        reference = self.far_end.read(start, FRAME) if self._echo_cancellation else None
+        reference, level = (self.far_end.read_level(start, FRAME) if self._echo_cancellation
+                            else (None, None))  # its level: for the APM and the residual
         cleaned = apm.process(samples, reference, avatar_audible=self.far_end.avatar_speaking,
                               delay_ms=round(self.input_latency_s * 1000),
-                              cancel=self.echo_heard, needed=needed)
+                              cancel=self.echo_heard, needed=needed, reference_level=level)
         self.frames += 1
         self.frames_waited += not needed
         at = self._raw_written % RAW_KEPT
@@ -185,7 +185,7 @@ class EchoGuard:
         self._raw_end = start + FRAME / SAMPLE_RATE
         if reference is not None:
             talking = self._gate is not None and self._gate.is_open
-            self._residual.frame(reference, cleaned, learn=not talking)
+            self._residual.frame(reference, cleaned, learn=not talking, reference_level=level)
             self._presence.frame(samples, echo_may_come=self._residual.echo_may_come,
                                  user_talking=talking)
             self._follow_presence()
@@ -224,8 +224,8 @@ class EchoGuard:
         quiet to tell."""
         before = round(MAX_DELAY_S * SAMPLE_RATE)
         count = audio.size + before
-        reference = self.far_end.read(end - count / SAMPLE_RATE, count)
-        if rms(reference) < dbfs(SPEAKING_DBFS):
+        reference, level = self.far_end.read_level(end - count / SAMPLE_RATE, count)
+        if level < dbfs(SPEAKING_DBFS):
             return 0.0
         scores = [echo_likeness(audio, reference)]
         raw = self._raw_behind(audio.size, end)

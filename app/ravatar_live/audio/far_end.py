@@ -31,6 +31,9 @@ _CAPACITY_S = 4.0        # the reference kept: well over any device delay worth 
 _JOIN_S = 0.03           # a block this close to where the last one ended continues it
 _ALIVE_S = 1.0           # fed within this long: the reference is there
 _AUDIBLE_HOLD_S = 1.2    # an avatar-audible report counts this long
+_SPEAKING = dbfs(SPEAKING_DBFS)
+_EMPTY = np.iinfo(np.int64).min  # the lap of a slot that holds nothing
+_EVERYWHERE = -(2 ** 63)  # a ``_quiet_from`` before any index
 
 
 class FarEndReference:
@@ -43,8 +46,13 @@ class FarEndReference:
         self._lock = threading.Lock()
         self._capacity = round(_CAPACITY_S * SAMPLE_RATE)
         self._ring = np.zeros(self._capacity, np.int16)
-        self._stamps = np.full(self._capacity, -1, np.int64)  # absolute index held per slot
+        # The lap (absolute index // capacity) of the sample each slot holds: slot s of lap L
+        # holds index L * capacity + s. A read or a lay touches at most two runs of slots.
+        self._laps = np.full(self._capacity, _EMPTY, np.int64)
         self._next_index: int | None = None  # where the current stretch continues
+        # Every sample held from this index on is silence (no block laid since the last reset
+        # that held sound reaches past it): a read there is zeros at once (the avatar at rest).
+        self._quiet_from = _EVERYWHERE
         self._resamplers: dict[int, _Resampler] = {}
         self._fed_at = -1e9
         self._audible_until = -1e9
@@ -85,21 +93,40 @@ class FarEndReference:
 
     def read(self, start: float, count: int) -> Int16Array:
         """``count`` reference samples from monotonic time ``start`` on; silence where none."""
+        return self._read(start, count)[0]
+
+    def read_level(self, start: float, count: int) -> tuple[Int16Array, float]:
+        """``read`` and the samples' ``rms`` (not worked out where only silence is held)."""
+        samples, silent = self._read(start, count)
+        return samples, 0.0 if silent else rms(samples)
+
+    def _read(self, start: float, count: int) -> tuple[Int16Array, bool]:
+        """``read``, and True when the samples are surely all zero."""
         self._absorb()
+        out = np.zeros(max(count, 0), np.int16)
         first = round(start * SAMPLE_RATE)
-        wanted = np.arange(first, first + count, dtype=np.int64)
-        slots = wanted % self._capacity
-        held = self._stamps[slots] == wanted
-        return np.where(held, self._ring[slots], 0).astype(np.int16)
+        if first >= self._quiet_from:
+            return out, True
+        at = 0
+        while at < count:  # runs of slots up to the ring's end
+            lap, slot = divmod(first + at, self._capacity)
+            n = min(count - at, self._capacity - slot)
+            held = self._laps[slot:slot + n] == lap
+            np.copyto(out[at:at + n], self._ring[slot:slot + n], where=held)
+            at += n
+        return out, False
 
     def reset(self) -> None:
         """A new stream: forget what was played."""
         self._absorb()
-        self._stamps.fill(-1)
+        self._laps.fill(_EMPTY)
         self._next_index = None
+        self._quiet_from = _EVERYWHERE
         self._resamplers.clear()
 
     def _absorb(self) -> None:
+        if not self._pending:  # atomic under the GIL; a block fed meanwhile waits for the next
+            return
         with self._lock:
             pending = list(self._pending)
             self._pending.clear()
@@ -112,7 +139,12 @@ class FarEndReference:
 
     def _to_wire(self, samples: np.ndarray, rate: int) -> tuple[Int16Array, int]:
         """16 kHz mono of the block, and how many of its samples the resampler still holds."""
-        mono = samples.astype(np.float32).reshape(len(samples), -1).mean(axis=1)
+        single = 0 < len(samples) == samples.size  # one channel
+        if single and rate == SAMPLE_RATE and samples.dtype == np.int16:
+            return samples.reshape(-1), 0  # already on the wire (what the float path gives)
+        mono = samples.astype(np.float32).reshape(len(samples), -1)
+        # The mean of one channel is that channel, exactly.
+        mono = mono.reshape(-1) if single else mono.mean(axis=1)
         held = 0
         if rate != SAMPLE_RATE:
             stream = self._resamplers.get(rate)
@@ -128,12 +160,18 @@ class FarEndReference:
         if start is None or abs(own_start - start) > _JOIN_S * SAMPLE_RATE:
             start = own_start
         samples = samples[-self._capacity:]
-        index = np.arange(start, start + samples.size, dtype=np.int64)
-        slots = index % self._capacity
-        self._ring[slots] = samples
-        self._stamps[slots] = index
+        at = 0
+        while at < samples.size:  # runs of slots up to the ring's end
+            lap, slot = divmod(start + at, self._capacity)
+            n = min(samples.size - at, self._capacity - slot)
+            self._ring[slot:slot + n] = samples[at:at + n]
+            self._laps[slot:slot + n] = lap
+            at += n
         self._next_index = start + samples.size
-        if rms(samples) > dbfs(SPEAKING_DBFS):
+        if not samples.any():  # silence: quiet where it lies, and its rms is 0.0
+            return
+        self._quiet_from = max(self._quiet_from, start + samples.size)
+        if rms(samples) > _SPEAKING:
             self._speaking_until = max(self._speaking_until,
                                        (start + samples.size) / SAMPLE_RATE + 0.3)
 
