@@ -26,6 +26,7 @@ from ravatar_live.audio.far_end_web import FarEndBlock, PageClock, parse_far_end
 from ravatar_live.live.player_choice import PlayerKind
 from ravatar_live.live.states import SessionState, StreamStage
 from ravatar_live.settings import Settings
+from ravatar_live.simulator.threaded import SimulatorThread
 from ravatar_live.ui.banner import BannerKind
 from ravatar_live.ui.bubble import Role
 from ravatar_live.ui.native_video import letterbox
@@ -115,16 +116,34 @@ def test_the_next_session_goes_straight_to_the_remembered_native_player(make_app
     app.go_live()
     players = app.controller.players
     assert players.active is PlayerKind.NATIVE
-    # Its modules were loaded on a worker thread while the license was requested.
-    warm_up = players.warm_up
-    assert warm_up is not None
-    app.qtbot.waitUntil(warm_up.done, timeout=WAIT_MS)
-    assert warm_up.exception() is None
+    assert players.warm_up is None, "demo mode: the simulator's own start would compete"
     wait_native_frames(app)
     assert players.switches == []
     facts = players_facts(app)
     assert [f["codec"] for f in facts] == ["H264"], "only the native player connected"
     assert not any(SWITCH_NOTICE in text for text in notices(app))
+
+
+@pytest.fixture
+def remote_h264() -> Iterator[SimulatorThread]:
+    with SimulatorThread(webrtc("H264")) as sim:
+        yield sim
+
+
+def test_a_service_s_session_loads_the_remembered_native_player_while_it_starts(
+        remote_h264: SimulatorThread, make_app) -> None:
+    app = make_app(settings=settings(project_id="warm-up-test", api_url=remote_h264.base_url),
+                   demo=False)
+    players = app.controller.players
+    players.memory.remember("127.0.0.1", PlayerKind.NATIVE)
+    app.go_live()
+    # Its modules were loaded on a worker thread while the license was requested.
+    warm_up = players.warm_up
+    assert warm_up is not None
+    app.qtbot.waitUntil(warm_up.done, timeout=WAIT_MS)
+    assert warm_up.exception() is None
+    assert players.active is PlayerKind.NATIVE and players.switches == []
+    wait_native_frames(app)
 
 
 def test_auto_keeps_the_web_view_when_it_can_play_vp8(make_app) -> None:

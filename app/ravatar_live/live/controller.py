@@ -221,7 +221,8 @@ class AppController(QObject):
     def start_session(self) -> None:
         if self._shutting_down:
             return
-        self.players.prepare()
+        if not self.demo:
+            self.players.prepare()
         self.session.request_start(self.chat.avatar_id, self.stream_size())
 
     @Slot()

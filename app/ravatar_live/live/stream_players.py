@@ -117,7 +117,9 @@ class StreamPlayers(QObject):
         """A session is being started: when it will likely show on the native player (the
         user's choice, or what worked for the stream host remembered last), load the player's
         modules (aiortc, PyAV, Qt Multimedia: ~0.5 s) on a worker thread while the license is
-        requested, so the granted stream need not wait for them."""
+        requested, so the granted stream need not wait for them. Only for a service across the
+        network: demo mode's simulator starts the stream in this process, and the import only
+        competes with it (measured: no gain there)."""
         if self._native is not None or self.warm_up is not None:
             return
         if first_player(self.choice, self.memory.latest()) is PlayerKind.NATIVE:
