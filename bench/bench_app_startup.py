@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from tests.support.virtual_audio import VirtualAudio, start_virtual_audio
 
@@ -64,6 +65,8 @@ def _without_bytecode_ban(environ: os._Environ[str]) -> dict[str, str]:
 
 
 class Run:
+    started: ClassVar[list[Run]] = []  # each app started: stopped at the end, whatever failed
+
     def __init__(self, env: dict[str, str], home: Path, voice_mode: str = "vad",
                  extra: tuple[str, ...] = ()) -> None:
         self.lines: list[tuple[float, str]] = []
@@ -75,6 +78,7 @@ class Run:
             env={**_without_bytecode_ban(os.environ), **env, "QT_QPA_PLATFORM": "offscreen",
                  "XDG_CONFIG_HOME": str(home / "c"), "XDG_STATE_HOME": str(home / "s")},
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, errors="replace")
+        Run.started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -98,8 +102,13 @@ class Run:
                 self.cond.wait(0.5)
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def main() -> None:
@@ -171,6 +180,8 @@ def measure(extra: tuple[str, ...]) -> None:
             cpu_ptt.append(100 * (cpu_s(run.proc.pid) - c0) / (time.monotonic() - t0))
             run.stop()
     finally:
+        for started in Run.started:
+            started.stop()
         if audio:
             audio.stop()
         shutil.rmtree(tmp, ignore_errors=True)
