@@ -146,6 +146,16 @@ def test_a_service_s_session_loads_the_remembered_native_player_while_it_starts(
     wait_native_frames(app)
 
 
+def test_a_service_s_session_with_no_player_remembered_loads_none_ahead(
+        remote_h264: SimulatorThread, make_app) -> None:
+    app = make_app(settings=settings(project_id="warm-up-test", api_url=remote_h264.base_url),
+                   demo=False)
+    players = app.controller.players
+    app.go_live()  # the web view first, then the native player once it refuses H.264
+    assert players.warm_up is None
+    assert [(s.leaving, s.to) for s in players.switches] == [(PlayerKind.WEB, PlayerKind.NATIVE)]
+
+
 def test_auto_keeps_the_web_view_when_it_can_play_vp8(make_app) -> None:
     app = make_app(sim=webrtc("VP8"), settings=settings())
     app.go_live()
