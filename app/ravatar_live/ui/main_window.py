@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
     closed = Signal()  # the window really closed (after the session was ended)
 
     def __init__(self, controller: AppController, settings: SettingsService, *,
-                 token_note: str = "", parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.settings_service = settings
@@ -97,12 +97,12 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setMinimumSize(QSize(MIN_WIDTH, MIN_HEIGHT))
         self.announcer = Announcer(self, self)
-        self._build(token_note)
+        self._build()
         self._bind()
         self._first_run_size = restore_window(self, settings.window_state())
 
     # ------------------------------------------------------------------ building
-    def _build(self, token_note: str) -> None:
+    def _build(self) -> None:
         central = QWidget(self)
         central.setObjectName("Central")
         root = QVBoxLayout(central)
@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.endpoint_label = QLabel("", self)
-        self.token_label = QLabel(token_note, self)
+        self.token_label = QLabel("", self)  # where sign-in is kept: app_runtime fills it in
         self.statusBar().addWidget(self.endpoint_label, 1)
         self.statusBar().addPermanentWidget(self.token_label)
         self.statusBar().setSizeGripEnabled(False)
