@@ -151,9 +151,11 @@ def test_a_service_s_session_with_no_player_remembered_loads_none_ahead(
     app = make_app(settings=settings(project_id="warm-up-test", api_url=remote_h264.base_url),
                    demo=False)
     players = app.controller.players
-    app.go_live()  # the web view first, then the native player once it refuses H.264
-    assert players.warm_up is None
+    app.go_live()
+    # The web view first; the native player only once it has refused the H.264 video.
+    app.qtbot.waitUntil(lambda: players.active is PlayerKind.NATIVE, timeout=WAIT_MS)
     assert [(s.leaving, s.to) for s in players.switches] == [(PlayerKind.WEB, PlayerKind.NATIVE)]
+    assert players.warm_up is None
 
 
 def test_auto_keeps_the_web_view_when_it_can_play_vp8(make_app) -> None:
