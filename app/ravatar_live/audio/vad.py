@@ -18,7 +18,6 @@ import logging
 from typing import Any, Protocol
 
 import numpy as np
-import webrtcvad
 
 from ravatar_live.audio.errors import VadUnavailableError
 from ravatar_live.audio.pcm import SAMPLE_RATE, Int16Array
@@ -107,7 +106,12 @@ class WebRtcVad:
     frame_samples = 480  # 30 ms: the longest frame webrtcvad accepts
 
     def __init__(self, aggressiveness: int = 3) -> None:
+        # Imported here: it reads its own version from the package metadata at import
+        # (importlib.metadata, ~70 ms before the window for a backend that is not the default).
+        import webrtcvad  # noqa: PLC0415
+
         self._aggressiveness = aggressiveness
+        self._make = webrtcvad.Vad
         self._vad = webrtcvad.Vad(aggressiveness)
 
     def probability(self, frame: Int16Array) -> float:
@@ -115,7 +119,7 @@ class WebRtcVad:
         return 1.0 if self._vad.is_speech(data, SAMPLE_RATE) else 0.0
 
     def reset(self) -> None:
-        self._vad = webrtcvad.Vad(self._aggressiveness)
+        self._vad = self._make(self._aggressiveness)
 
 
 class RmsGate:
