@@ -70,8 +70,8 @@ def quiet_room(seconds: float = 20.0, rounds: int = 3) -> None:
     vad = SileroVad()
     us = cpu_per_32ms(vad, room, rounds) * 1e6
     asked = 1 - vad.frames_skipped / (rounds * (room.size // vad.frame_samples))
-    print(f"  silero in a quiet room (-70 dBFS, {seconds:.0f} s)"
-          f"{'':<17} {us:8.1f} us  (the model asked on {asked * 100:.1f} % of frames)")
+    label = f"silero in a quiet room (-70 dBFS, {seconds:.0f} s)"
+    print(f"  {label:<48} {us:8.1f} us  (the model asked on {asked * 100:.1f} % of frames)")
 
 
 def turn_model_cost(speech: np.ndarray, rounds: int = 10) -> None:
