@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from ravatar_live.simulator.avatar_media import AvatarPerformance
-from ravatar_live.simulator.avatar_render import AvatarRenderer, blink_at, fit_size, parse_colour
+from ravatar_live.simulator.avatar_render import (
+    BACKGROUND_BOTTOM,
+    SHOULDERS,
+    AvatarRenderer,
+    blink_at,
+    fit_size,
+    parse_colour,
+)
 from ravatar_live.simulator.avatar_voice import RATE, espeak_path, speakable, synthesize
 from ravatar_live.simulator.cli import build_parser, config_from_args
 from ravatar_live.simulator.config import SimulatorConfig
@@ -36,6 +43,28 @@ def test_renderer_draws_the_head_in_the_avatar_colour_and_moves_the_mouth() -> N
     assert not np.array_equal(listening, idle)  # the rings
     ended = r.render(0.5, "ended")
     assert ended.mean() < idle.mean()
+
+
+def test_renderer_draws_shoulders_and_cheeks_where_they_belong() -> None:
+    r = AvatarRenderer(320, 180, "#4f8cc9")  # head at (160, 81), radius 48.6; shoulders' at y 166
+    idle = r.render(0.5, "idle")
+    assert tuple(idle[160, 100]) == SHOULDERS  # the shoulders' upper half, off the head
+    below = idle[170, 160].astype(int)  # under the shoulders' centre line: background only
+    assert abs(below - np.array(BACKGROUND_BOTTOM)).max() <= 2
+    cheek, head = idle[91, 133].astype(int), np.array(parse_colour("#4f8cc9"))
+    assert cheek[0] > head[0] + 20 and cheek[2] < head[2]  # tinted pink over the head
+
+
+def test_renderers_of_one_size_and_colour_share_one_still_picture() -> None:
+    first, second = AvatarRenderer(320, 180, "#123456"), AvatarRenderer(320, 180, "#123456")
+    assert first._base is second._base  # drawn once, not per connecting player
+    assert AvatarRenderer(320, 180, "#654321")._base is not first._base
+    with pytest.raises(ValueError, match="read-only"):
+        first._base[0, 0] = 0
+    still = first._base.copy()
+    first.render(1.0, "speaking", mouth_open=1.0)
+    first.render(1.0, "listening")
+    assert np.array_equal(second._base, still)  # frames are drawn on each renderer's copy
 
 
 @pytest.mark.parametrize(("size", "limit", "expected"), [

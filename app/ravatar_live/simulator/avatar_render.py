@@ -2,12 +2,13 @@
 
 The look follows the canvas page (static/stream.js): a round head in the avatar's colour, eyes
 that blink and glance aside while thinking, a mouth that opens with the voice, pulsing rings while
-listening. Everything that never moves is drawn once per size; a frame costs one copy plus a few
-small patches, so rendering stays cheap next to the video encoder.
+listening. Everything that never moves is drawn once per size and colour (`_still_picture`); a
+frame costs one copy plus a few small patches, so rendering stays cheap next to the video encoder.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -58,6 +59,58 @@ def _ellipse_alpha(xs: np.ndarray, ys: np.ndarray, centre: tuple[float, float],
     return np.clip((1.0 - d) * min(rx, ry) + 0.5, 0.0, 1.0).astype(np.float32)
 
 
+def _geometry(width: int, height: int) -> tuple[int, float, float, float]:
+    """The head's layout: (shorter side, centre x, centre y, radius)."""
+    s = min(width, height)
+    return s, width / 2, height * 0.45, s * 0.27
+
+
+def _box(width: int, height: int, centre: tuple[float, float],
+         radii: tuple[float, float]) -> tuple[int, int, int, int]:
+    """Pixel bounds (y0, y1, x0, x1) of a shape, clipped to the frame; a shape's anti-aliased
+    edge ends within it."""
+    (cx, cy), (rx, ry) = centre, radii
+    return (max(0, int(cy - ry) - 2), min(height, int(cy + ry) + 3),
+            max(0, int(cx - rx) - 2), min(width, int(cx + rx) + 3))
+
+
+def _paint_still(img: np.ndarray, colour: Rgb, centre: tuple[float, float],
+                 radii: tuple[float, float], *, strength: float = 1.0,
+                 upper_half_only: bool = False) -> None:
+    """Blend one ellipse into a float picture, within its box only."""
+    h, w = img.shape[:2]
+    y0, y1, x0, x1 = _box(w, h, centre, radii)
+    if y0 >= y1 or x0 >= x1:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    alpha = _ellipse_alpha(xs, ys, centre, radii) * strength
+    if upper_half_only:
+        alpha[ys > centre[1]] = 0.0
+    _blend(img[y0:y1, x0:x1], alpha, colour)
+
+
+@functools.lru_cache(maxsize=8)
+def _still_picture(width: int, height: int, colour: Rgb) -> np.ndarray:
+    """Background, shoulders, head and cheeks: everything that never changes, drawn once per
+    size and colour in a process (read-only; each renderer copies it into its own frame), so a
+    player connecting finds the picture ready, as it would a running streamer's."""
+    _, cx, cy, r = _geometry(width, height)
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top = np.asarray(BACKGROUND_TOP, dtype=np.float32)
+    bottom = np.asarray(BACKGROUND_BOTTOM, dtype=np.float32)
+    img = np.broadcast_to(top * (1 - t) + bottom * t, (height, width, 3)).copy()
+    # Only the upper half of the shoulders, like the canvas page.
+    _paint_still(img, SHOULDERS, (cx, cy + r * 1.75), (r * 1.35, r * 0.85),
+                 upper_half_only=True)
+    _paint_still(img, colour, (cx, cy), (r, r))
+    for x in (cx - r * 0.55, cx + r * 0.55):
+        _paint_still(img, (255, 120, 140), (x, cy + r * 0.2), (r * 0.14, r * 0.09),
+                     strength=0.28)
+    picture = np.clip(img, 0, 255).astype(np.uint8)
+    picture.flags.writeable = False
+    return picture
+
+
 class AvatarRenderer:
     """Frames of one avatar at one size. `render()` is not thread-safe (it reuses buffers)."""
 
@@ -67,12 +120,8 @@ class AvatarRenderer:
         self.width = width
         self.height = height
         self.colour = parse_colour(colour)
-        s = min(width, height)
-        self._s = s
-        self._cx = width / 2
-        self._cy = height * 0.45
-        self._r = s * 0.27
-        self._base = self._draw_base()
+        self._s, self._cx, self._cy, self._r = _geometry(width, height)
+        self._base = _still_picture(width, height, self.colour)
         self._frame = np.empty_like(self._base)
         self._rings_box = self._box(self._cx, self._cy, self._r * 1.45, self._r * 1.45)
         y0, y1, x0, x1 = self._rings_box
@@ -80,26 +129,7 @@ class AvatarRenderer:
         self._ring_dist = np.sqrt((xs - self._cx) ** 2 + (ys - self._cy) ** 2)
 
     def _box(self, cx: float, cy: float, rx: float, ry: float) -> tuple[int, int, int, int]:
-        """Pixel bounds (y0, y1, x0, x1) of a shape, clipped to the frame."""
-        return (max(0, int(cy - ry) - 2), min(self.height, int(cy + ry) + 3),
-                max(0, int(cx - rx) - 2), min(self.width, int(cx + rx) + 3))
-
-    def _draw_base(self) -> np.ndarray:
-        """Background, shoulders, head and cheeks: everything that never changes."""
-        h, w, r, cx, cy = self.height, self.width, self._r, self._cx, self._cy
-        t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
-        top = np.asarray(BACKGROUND_TOP, dtype=np.float32)
-        bottom = np.asarray(BACKGROUND_BOTTOM, dtype=np.float32)
-        img = np.broadcast_to(top * (1 - t) + bottom * t, (h, w, 3)).copy()
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        shoulders = _ellipse_alpha(xs, ys, (cx, cy + r * 1.75), (r * 1.35, r * 0.85))
-        shoulders[ys > cy + r * 1.75] = 0.0  # only the upper half, like the canvas page
-        _blend(img, shoulders, SHOULDERS)
-        _blend(img, _ellipse_alpha(xs, ys, (cx, cy), (r, r)), self.colour)
-        for x in (cx - r * 0.55, cx + r * 0.55):
-            cheek = _ellipse_alpha(xs, ys, (x, cy + r * 0.2), (r * 0.14, r * 0.09)) * 0.28
-            _blend(img, cheek, (255, 120, 140))
-        return np.clip(img, 0, 255).astype(np.uint8)
+        return _box(self.width, self.height, (cx, cy), (rx, ry))
 
     def _paint(self, colour: Rgb, cx: float, cy: float, rx: float, ry: float, *,
                lower_half_only: bool = False) -> None:
