@@ -9,6 +9,7 @@ keyring and its backends take ~0.1 s to load, which the window need not wait for
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,6 +37,16 @@ def _unusable_reason(backend: KeyringBackend) -> str | None:
     if priority <= 0:
         return "no system keychain is available"
     return None
+
+
+def _spare_the_macos_library_search() -> None:
+    """keyring's macOS backend looks for three macOS frameworks when keyring loads its backends,
+    on every system; on Linux each `ctypes.util.find_library` runs ldconfig, gcc and ld (~0.1 s
+    before the first sign-in). The backend works on macOS only, so elsewhere its framework
+    module is marked absent: the backend then reports itself unusable, as it would anyway."""
+    if sys.platform != "darwin":
+        # None in sys.modules is the import system's own "absent" mark (typeshed omits it).
+        sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
 
 
 class TokenStore:
@@ -67,6 +78,7 @@ class TokenStore:
         if self._resolved:
             return
         self._resolved = True
+        _spare_the_macos_library_search()
         import keyring  # noqa: PLC0415 - see the module's docstring
 
         try:

@@ -6,6 +6,11 @@ No OS keychain exists in CI, so `DictKeyring` below is a test double standing in
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import keyring
 import keyring.errors
 import pytest
@@ -100,3 +105,29 @@ def test_failing_keychain_switches_to_memory_without_losing_the_token() -> None:
     assert store.persistent is False
     assert "KeyringLocked" in store.explanation
     assert store.load(ACCOUNT) == "jwt-3"
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="the search is spared everywhere but macOS")
+def test_looking_for_the_keychain_runs_no_external_program() -> None:
+    # A fresh interpreter without tests/conftest.py's backend choice, so that keyring really
+    # loads its backends; subprocess.Popen is wrapped to record what would run (ldconfig, gcc
+    # and ld, from ctypes.util.find_library). No keychain answers here, so none is touched.
+    code = textwrap.dedent("""
+        import subprocess, sys
+        started = []
+        real_init = subprocess.Popen.__init__
+        def recording_init(self, args, *rest, **kw):
+            started.append(args if isinstance(args, str) else " ".join(map(str, args)))
+            real_init(self, args, *rest, **kw)
+        subprocess.Popen.__init__ = recording_init
+        from ravatar_live.token_store import TokenStore
+        store = TokenStore()
+        store.load("someone")
+        assert "keyring.backends.SecretService" in sys.modules, "keyring looked at its backends"
+        print(repr(started))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
