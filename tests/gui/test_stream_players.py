@@ -146,6 +146,22 @@ def test_a_service_s_session_loads_the_remembered_native_player_while_it_starts(
     wait_native_frames(app)
 
 
+def test_a_start_at_launch_loads_the_remembered_native_player_while_it_connects(
+        remote_h264: SimulatorThread, make_app) -> None:
+    app = make_app(settings=settings(project_id="warm-up-test", api_url=remote_h264.base_url),
+                   demo=False, connect=False)
+    players = app.controller.players
+    players.memory.remember("127.0.0.1", PlayerKind.NATIVE)
+    loading_when_connected: list[bool] = []
+    app.controller.connection.connected.connect(
+        lambda *_: loading_when_connected.append(players.warm_up is not None))
+    app.run(app.controller.startup(start_session=True))  # what --start does
+    assert loading_when_connected == [True], "the modules load before the license is asked"
+    app.wait_stream(StreamStage.PLAYING)
+    assert players.active is PlayerKind.NATIVE and players.switches == []
+    assert players.warm_up is not None and players.warm_up.exception() is None
+
+
 def test_a_service_s_session_with_no_player_remembered_loads_none_ahead(
         remote_h264: SimulatorThread, make_app) -> None:
     app = make_app(settings=settings(project_id="warm-up-test", api_url=remote_h264.base_url),

@@ -143,7 +143,10 @@ class AppController(QObject):
         return True
 
     async def startup(self, *, start_session: bool) -> None:
-        """Connect at launch; with `start_session` go live straight away (--start)."""
+        """Connect at launch; with `start_session` go live straight away (--start), the native
+        player's modules loading while the app connects when it will likely be needed."""
+        if start_session and not self.demo:
+            self.players.prepare()
         if not await self.ensure_connected():
             return
         if start_session:

@@ -23,6 +23,7 @@ import soxr
 from ravatar_live.audio.capture import AudioCapture
 from ravatar_live.audio.errors import CaptureError
 from ravatar_live.audio.resample import decode_frames
+from ravatar_live.qt_libraries import load_qt_multimedia
 from ravatar_live.stream.audio_output import (
     CHANNELS,
     DEFAULT_BACKENDS,
@@ -168,6 +169,7 @@ async def play(frames: np.ndarray, device_id: str | None,
         return data
 
     output: AudioOutput
+    load_qt_multimedia()  # its Qt backend may load it: never on the worker (qt_libraries)
     output, device = await asyncio.to_thread(open_output, device_id, render, backends)
     try:
         async with asyncio.timeout(len(frames) / RATE * PLAYOUT_SLOWDOWN + PLAYOUT_GRACE_S):

@@ -37,6 +37,7 @@ from ravatar_live.live.player_choice import (
 )
 from ravatar_live.live.stream_health import StreamHealth, codec_label
 from ravatar_live.live.stream_monitor import StreamMonitor
+from ravatar_live.qt_libraries import load_qt_multimedia
 from ravatar_live.stream.stats import StreamStats
 from ravatar_live.tasks import TaskSet
 
@@ -117,13 +118,15 @@ class StreamPlayers(QObject):
         """A session is being started: when it will likely show on the native player (the
         user's choice, or what worked for the stream host remembered last), load the player's
         modules (aiortc, PyAV, Qt Multimedia: ~0.5 s) on a worker thread while the license is
-        requested, so the granted stream need not wait for them. Only for a service across the
-        network: demo mode's simulator starts the stream in this process, and the import only
-        competes with it (measured: no gain there)."""
+        requested (or, at a start with --start, while the app connects), so the granted stream
+        need not wait for them. Only for a service across the network: demo mode's simulator
+        starts the stream in this process, and the import only competes with it (measured: no
+        gain there)."""
         if self._native is not None or self.warm_up is not None:
             return
         if first_player(self.choice, self.memory.latest()) is PlayerKind.NATIVE:
             logger.info("loading the native player while the session starts")
+            load_qt_multimedia()  # never on the worker: see ravatar_live.qt_libraries
             self.warm_up = self._tasks.spawn(asyncio.to_thread(importlib.import_module,
                                                                NATIVE_PLAYER_MODULE))
 
