@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -74,18 +75,21 @@ def _box(width: int, height: int, centre: tuple[float, float],
             max(0, int(cx - rx) - 2), min(width, int(cx + rx) + 3))
 
 
-def _paint_still(img: np.ndarray, colour: Rgb, centre: tuple[float, float],
-                 radii: tuple[float, float], *, strength: float = 1.0,
-                 upper_half_only: bool = False) -> None:
-    """Blend one ellipse into a float picture, within its box only."""
+def _paint_ellipse(img: np.ndarray, colour: Rgb, centre: tuple[float, float],
+                   radii: tuple[float, float], *, strength: float = 1.0,
+                   half: Literal["upper", "lower"] | None = None) -> None:
+    """Blend one ellipse (or its upper or lower half) into a picture, float or uint8, within
+    its box only."""
     h, w = img.shape[:2]
     y0, y1, x0, x1 = _box(w, h, centre, radii)
     if y0 >= y1 or x0 >= x1:
         return
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     alpha = _ellipse_alpha(xs, ys, centre, radii) * strength
-    if upper_half_only:
+    if half == "upper":
         alpha[ys > centre[1]] = 0.0
+    elif half == "lower":
+        alpha[ys < centre[1]] = 0.0
     _blend(img[y0:y1, x0:x1], alpha, colour)
 
 
@@ -100,12 +104,11 @@ def _still_picture(width: int, height: int, colour: Rgb) -> np.ndarray:
     bottom = np.asarray(BACKGROUND_BOTTOM, dtype=np.float32)
     img = np.broadcast_to(top * (1 - t) + bottom * t, (height, width, 3)).copy()
     # Only the upper half of the shoulders, like the canvas page.
-    _paint_still(img, SHOULDERS, (cx, cy + r * 1.75), (r * 1.35, r * 0.85),
-                 upper_half_only=True)
-    _paint_still(img, colour, (cx, cy), (r, r))
+    _paint_ellipse(img, SHOULDERS, (cx, cy + r * 1.75), (r * 1.35, r * 0.85), half="upper")
+    _paint_ellipse(img, colour, (cx, cy), (r, r))
     for x in (cx - r * 0.55, cx + r * 0.55):
-        _paint_still(img, (255, 120, 140), (x, cy + r * 0.2), (r * 0.14, r * 0.09),
-                     strength=0.28)
+        _paint_ellipse(img, (255, 120, 140), (x, cy + r * 0.2), (r * 0.14, r * 0.09),
+                       strength=0.28)
     picture = np.clip(img, 0, 255).astype(np.uint8)
     picture.flags.writeable = False
     return picture
@@ -133,16 +136,8 @@ class AvatarRenderer:
 
     def _paint(self, colour: Rgb, cx: float, cy: float, rx: float, ry: float, *,
                lower_half_only: bool = False) -> None:
-        y0, y1, x0, x1 = self._box(cx, cy, rx, ry)
-        if y0 >= y1 or x0 >= x1:
-            return
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        alpha = _ellipse_alpha(xs, ys, (cx, cy), (rx, ry))
-        if lower_half_only:
-            alpha[ys < cy] = 0.0
-        patch = self._frame[y0:y1, x0:x1].astype(np.float32)
-        _blend(patch, alpha, colour)
-        self._frame[y0:y1, x0:x1] = patch.astype(np.uint8)
+        _paint_ellipse(self._frame, colour, (cx, cy), (rx, ry),
+                       half="lower" if lower_half_only else None)
 
     def render(self, t: float, mode: str = "idle", mouth_open: float = 0.0,
                blinking: bool = False) -> np.ndarray:
