@@ -16,7 +16,8 @@ def default_capture() -> AudioCapture:
     Measured (bench/bench_capture_to_wire.py, PulseAudio virtual mic): both add under 1 ms
     median from device block to WebSocket frame, but PyAudio delivers 20 ms blocks where
     QAudioSource needs a 100 ms buffer and then delivers 64 ms blocks (smaller buffers lost
-    a third of the audio with PulseAudio), and PyAudio does not depend on Qt's audio plugin.
+    a third of the audio with PulseAudio), PyAudio does not depend on Qt's audio plugin, and
+    under CPU load Qt's PulseAudio stream drops samples where PyAudio's does not (capture_qt).
     """
     try:
         from ravatar_live.audio.capture_pyaudio import PyAudioCapture  # noqa: PLC0415
