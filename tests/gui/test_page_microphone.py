@@ -32,6 +32,7 @@ from ravatar_live.simulator.pixel_streaming.players import MicFacts
 from ravatar_live.simulator.server import PlayerFacts
 from ravatar_live.ui.bubble import Role
 from tests.gui.conftest import USER_ID, WAIT_MS, frame_js, in_every_frame, quick_simulator
+from tests.support.signal_match import best_match
 
 pytestmark = pytest.mark.gui
 
@@ -320,15 +321,3 @@ def spoken_windows(samples: np.ndarray, seconds: float = 0.5) -> list[np.ndarray
     size = round(seconds * 16_000)
     windows = [samples[i:i + size] for i in range(0, len(samples) - size + 1, size)]
     return [w for w in windows if np.sqrt(np.mean(w.astype(np.float64) ** 2)) > 500]
-
-
-def best_match(longer: np.ndarray, pattern: np.ndarray) -> float:
-    """The highest normalised correlation of `pattern` with any stretch of `longer` (1.0: the
-    same samples, up to loudness)."""
-    a, b = longer.astype(np.float64), pattern.astype(np.float64)
-    assert len(a) >= len(b)
-    size = 1 << (len(a) + len(b)).bit_length()
-    products = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
-    energy = np.convolve(a * a, np.ones(len(b)), "valid")  # each stretch's energy
-    scores = products[: len(energy)] / np.sqrt(np.maximum(energy, 1e-9) * np.dot(b, b))
-    return float(np.max(scores))
