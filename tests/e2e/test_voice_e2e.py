@@ -32,11 +32,13 @@ pytestmark = pytest.mark.e2e
 PROJECT_ID = "0123456789abcdef01234567"
 USER_ID = "e2e0e2e0e2e0e2e0e2e0e2e0"
 # Samples an utterance may lose on the way. PortAudio's stream keeps PulseAudio's default record
-# buffer: nothing is lost, 1 is the tracker's jitter. Qt 6.12 asks PulseAudio for a record buffer
-# of one 64 ms fragment, so when its audio thread is late (a busy machine) the server drops a few
-# samples (up to 40 per utterance measured under load; see capture_qt). Speech survives that; a
-# lost block (1024 samples) or a byte out of step does not pass.
-LOSS_ALLOWED = {"pyaudio": 1, "qt": 160}
+# buffer: nothing is lost (1 is slack for a lag read one sample off). Qt 6.12 asks PulseAudio for
+# a record buffer of one 64 ms fragment, so when its audio thread is late (a busy machine) the
+# server drops samples: 0-18 per utterance with two busy loops (30 utterances), 111 at once with
+# four, 247 while the suite shared the machine with a benchmark (capture_qt). Speech survives
+# that. What our reader could do wrong does not pass: a whole read lost (1024 samples), a block
+# played twice (inserted), a byte out of step (nothing intact after it).
+LOSS_ALLOWED = {"pyaudio": 1, "qt": 1023}
 
 
 @dataclass
@@ -173,5 +175,5 @@ async def test_spoken_takes_reach_the_simulator_intact(
         summary = (f"{backend}: {found.matched:.0%} of the voiced windows intact, "
                    f"{found.lost} samples lost, {found.inserted} inserted")
         assert found.matched >= 0.8, summary
-        assert found.inserted <= 1, summary  # 1: the tracker's own jitter
+        assert found.inserted <= 1, summary  # 1: slack, as for the loss
         assert found.lost <= LOSS_ALLOWED[backend], summary

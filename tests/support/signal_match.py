@@ -54,35 +54,76 @@ class Alignment:
         return [lag for lag, m in zip(self.lags, self.matches, strict=True) if m >= INTACT]
 
 
-def align(received: np.ndarray, reference: np.ndarray, *, window: int = 320,
-          search: int = 400) -> Alignment:
-    """Track the reference through the received audio one window at a time.
+# What a step in the lags costs, in units of (1 - correlation) of one window: a loss little per
+# sample, since slips of 1-40 samples are what an audio server's overrun makes; an insertion more,
+# so that a steady voice, which also fits a pitch period away, is not read as a loss undone by an
+# insertion; and any step at most STEP_CAP, so a whole block lost or repeated is taken too.
+LOSS_COST = 0.002
+INSERT_COST = 0.01
+STEP_CAP = 1.5
 
-    Each window is searched within `search` samples of the last lag and takes, of the lags that fit
-    about as well as the best, the nearest (a steady voice also fits a pitch period away). So a
-    slip (samples an audio server dropped) shows as a step in the lags instead of ruining one
-    global correlation.
+
+def align(received: np.ndarray, reference: np.ndarray, *, window: int = 320,
+          search: int = 2048) -> Alignment:
+    """Find each voiced `window` of the reference in the received audio, as one consistent path.
+
+    Every window is scored at every lag within `search` samples of the whole utterance's best
+    lag; the path taken is the one with the least (1 - correlation) over its windows plus the
+    cost of its steps (above), found by dynamic programming. A window taken alone can fit better
+    a pitch period away, or fit badly where samples went missing inside it; the whole path
+    does not jump for that. So a slip (samples an audio server dropped) shows as a step down in
+    the lags and a repeat as a step up, instead of ruining one global correlation.
     """
     a = received.astype(np.float64)
     b = reference.astype(np.float64)
-    if a.size < b.size + 2 * search:
-        a = np.concatenate([a, np.zeros(b.size + 2 * search - a.size)])
+    if a.size < b.size:
+        a = np.concatenate([a, np.zeros(b.size - a.size)])
+    lag0 = int(np.argmax(match_scores(a, b)))  # the best lag for the whole utterance
+    a = np.concatenate([np.zeros(search), a, np.zeros(search + window)])
+    cumulative_energy = np.concatenate([[0.0], np.cumsum(a * a)])
+    offsets = np.arange(2 * search + 1)  # lag = lag0 - search + offset
     starts = range(0, b.size - window + 1, window)
     norms = [float(np.linalg.norm(b[s:s + window])) for s in starts]
     voiced = 0.1 * max(norms)
-    lag = int(np.argmax(match_scores(a, b)))  # the best lag for the whole utterance
-    lags: list[int] = []
-    matches: list[float] = []
+    rows = []
     for start, norm in zip(starts, norms, strict=True):
         if norm < voiced:
             continue
-        lo = max(0, start + lag - search)
-        hi = min(a.size - window, start + lag + search)
-        candidates = np.lib.stride_tricks.sliding_window_view(a[lo:hi + window], window)
-        energy = np.sqrt(np.maximum(np.einsum("ij,ij->i", candidates, candidates), 1e-9))
-        scores = candidates @ b[start:start + window] / (energy * norm)
-        fitting = np.flatnonzero(scores >= scores.max() - 0.05) + lo - start
-        lag = int(fitting[np.argmin(np.abs(fitting - lag))])
-        lags.append(lag)
-        matches.append(float(scores[start + lag - lo]))
-    return Alignment(lags, matches)
+        first = start + lag0  # where offset 0 begins in the padded `a`
+        candidates = np.lib.stride_tricks.sliding_window_view(
+            a[first:first + offsets.size - 1 + window], window)
+        energy = np.sqrt(np.maximum(cumulative_energy[first + offsets + window]
+                                    - cumulative_energy[first + offsets], 1e-9))
+        rows.append(candidates @ b[start:start + window] / (energy * norm))
+    scores = np.array(rows)
+    path = _cheapest_path(1.0 - scores, offsets)
+    return Alignment([lag0 - search + p for p in path],
+                     [float(scores[k, p]) for k, p in enumerate(path)])
+
+
+def _cheapest_path(costs: np.ndarray, offsets: np.ndarray) -> list[int]:
+    """The offsets, one per row of `costs`, with the least total of costs and step costs."""
+    total = costs[0]
+    came_from = []
+    for row in costs[1:]:
+        # From a higher offset j (a loss): total[j] + LOSS_COST * (j - i), for every i at once
+        # as a running minimum from the end; from a lower one (an insertion), from the start.
+        from_above = (total + LOSS_COST * offsets)[::-1]
+        above_min = np.minimum.accumulate(from_above)
+        above_at = np.maximum.accumulate(np.where(from_above == above_min, offsets, 0))
+        loss_cost = above_min[::-1] - LOSS_COST * offsets
+        loss_from = (offsets.size - 1 - above_at)[::-1]
+        from_below = total - INSERT_COST * offsets
+        below_min = np.minimum.accumulate(from_below)
+        insert_from = np.maximum.accumulate(np.where(from_below == below_min, offsets, 0))
+        insert_cost = below_min + INSERT_COST * offsets
+        best = np.minimum(loss_cost, insert_cost)
+        origin = np.where(insert_cost < loss_cost, insert_from, loss_from)
+        capped = total.min() + STEP_CAP  # any step at all, at its most
+        origin = np.where(capped < best, int(np.argmin(total)), origin)
+        total = np.minimum(best, capped) + row
+        came_from.append(origin)
+    path = [int(np.argmin(total))]
+    for origin in reversed(came_from):
+        path.append(int(origin[path[-1]]))
+    return path[::-1]
