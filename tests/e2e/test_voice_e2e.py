@@ -34,10 +34,10 @@ USER_ID = "e2e0e2e0e2e0e2e0e2e0e2e0"
 # Samples an utterance may lose on the way. PortAudio's stream keeps PulseAudio's default record
 # buffer: nothing is lost (1 is slack for a lag read one sample off). Qt 6.12 asks PulseAudio for
 # a record buffer of one 64 ms fragment, so when its audio thread is late (a busy machine) the
-# server drops samples: 0-18 per utterance with two busy loops (30 utterances), 111 at once with
-# four, 247 while the suite shared the machine with a benchmark (capture_qt). Speech survives
-# that. What our reader could do wrong does not pass: a whole read lost (1024 samples), a block
-# played twice (inserted), a byte out of step (nothing intact after it).
+# server drops samples: 0-18 per utterance with two busy loops (30 utterances) but once 247,
+# and 111 at once with four (capture_qt). Speech survives that. What our reader could do wrong
+# does not pass: a whole read lost (1024 samples), a block played twice (inserted), a byte out
+# of step (nothing intact after it).
 LOSS_ALLOWED = {"pyaudio": 1, "qt": 1023}
 
 

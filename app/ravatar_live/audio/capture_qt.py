@@ -9,10 +9,9 @@ A limit this cannot lift: on PulseAudio, Qt 6.12 asks the server for a record bu
 fragment (1024 frames, 64 ms); whenever Qt's own audio thread is later than that (a busy machine)
 the server drops the oldest samples, unseen by us (measured with two busy loops, parec recording
 alongside lost none: up to 40 samples per utterance, and in 9 of 30 runs enough to break a
-whole-utterance correlation; PyAudio lost none in 25; with four busy loops once 111 at a time,
-and 247 in one utterance while the test suite shared the machine with a benchmark). A larger
-native period shrinks the loss but not to zero (4096 frames: 1 run of 9), and makes every read
-wait as long. Hence PyAudio is the default.
+whole-utterance correlation; PyAudio lost none in 25; later, once 247 in one utterance, and with
+four busy loops once 111 at a time). A larger native period shrinks the loss but not to zero
+(4096 frames: 1 run of 9), and makes every read wait as long. Hence PyAudio is the default.
 
 Needs a QCoreApplication (the app's QApplication, or pytest-qt's ``qapp``).
 """
