@@ -22,6 +22,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ravatar_live.simulator.server import SimulatorConfig
@@ -43,6 +44,8 @@ def run(minutes: float, player: str, home: Path) -> tuple[Soak, AppProcess]:
     speech = make_speech(home / "speech")
     config = SimulatorConfig(port=0, transcribe=True, max_licenses=4,
                              license_idle_timeout_s=3600.0)
+    if player == "web":  # the web view decodes VP8, not RAVATAR's H.264 (the native player's)
+        config = replace(config, stream_video_codec="VP8")
     env = {**audio.env, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.display}
     if os.geteuid() == 0:
         env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
