@@ -106,17 +106,14 @@ def _cheapest_path(costs: np.ndarray, offsets: np.ndarray) -> list[int]:
     total = costs[0]
     came_from = []
     for row in costs[1:]:
-        # From a higher offset j (a loss): total[j] + LOSS_COST * (j - i), for every i at once
-        # as a running minimum from the end; from a lower one (an insertion), from the start.
-        from_above = (total + LOSS_COST * offsets)[::-1]
-        above_min = np.minimum.accumulate(from_above)
-        above_at = np.maximum.accumulate(np.where(from_above == above_min, offsets, 0))
-        loss_cost = above_min[::-1] - LOSS_COST * offsets
+        # Reaching i from a higher offset j (a loss) costs total[j] + LOSS_COST * (j - i), from a
+        # lower one (an insertion) total[j] + INSERT_COST * (i - j): for every i at once, running
+        # minima from the end and from the start.
+        above, above_at = _running_min((total + LOSS_COST * offsets)[::-1])
+        loss_cost = above[::-1] - LOSS_COST * offsets
         loss_from = (offsets.size - 1 - above_at)[::-1]
-        from_below = total - INSERT_COST * offsets
-        below_min = np.minimum.accumulate(from_below)
-        insert_from = np.maximum.accumulate(np.where(from_below == below_min, offsets, 0))
-        insert_cost = below_min + INSERT_COST * offsets
+        below, insert_from = _running_min(total - INSERT_COST * offsets)
+        insert_cost = below + INSERT_COST * offsets
         best = np.minimum(loss_cost, insert_cost)
         origin = np.where(insert_cost < loss_cost, insert_from, loss_from)
         capped = total.min() + STEP_CAP  # any step at all, at its most
@@ -127,3 +124,10 @@ def _cheapest_path(costs: np.ndarray, offsets: np.ndarray) -> list[int]:
     for origin in reversed(came_from):
         path.append(int(origin[path[-1]]))
     return path[::-1]
+
+
+def _running_min(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum of `values[:i + 1]` for every i, and where it was found."""
+    minima = np.minimum.accumulate(values)
+    found_at = np.maximum.accumulate(np.where(values == minima, np.arange(values.size), 0))
+    return minima, found_at
